@@ -1,0 +1,5 @@
+"""Custom Keras layers of the course: normalization, dropout and image augmentation."""
+
+from optreg.keras.layers.augmentation import *  # noqa: F401,F403
+from optreg.keras.layers.dropout import *  # noqa: F401,F403
+from optreg.keras.layers.normalization import *  # noqa: F401,F403
