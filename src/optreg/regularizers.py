@@ -1,0 +1,134 @@
+r"""Weight penalties in NumPy, equal to ``keras.regularizers``.
+
+A regularizer adds a penalty :math:`\Omega(W)` to the loss, so training minimizes
+:math:`L(W) + \Omega(W)` and the gradient gains :math:`\nabla\Omega(W)`:
+
+* ``L1(l1)``: :math:`\Omega = \lambda_1 \sum |w|`, subgradient :math:`\lambda_1\,\mathrm{sign}(w)`
+  (0 at :math:`w = 0`, as TensorFlow's gradient of ``abs``). A constant pull towards 0 drives
+  small weights exactly to 0: sparse models.
+* ``L2(l2)``: :math:`\Omega = \lambda_2 \sum w^2`, gradient :math:`2\lambda_2 w`. A pull
+  proportional to the weight ("weight decay"): with plain SGD and rate :math:`\eta` each step
+  multiplies :math:`w` by :math:`1 - 2\eta\lambda_2` before the loss gradient step.
+  **Keras has no 1/2**: many textbooks write :math:`\tfrac{\lambda}{2}\|w\|^2` so that the
+  gradient is :math:`\lambda w`; Keras' ``L2(l2)`` equals that textbook penalty with
+  :math:`\lambda = 2\,\text{l2}`.
+* ``L1L2(l1, l2)``: the sum of both (elastic net).
+
+Defaults are Keras': ``L1(l1=0.01)``, ``L2(l2=0.01)``, ``L1L2(l1=0.0, l2=0.0)``; ``None`` means
+the default, as in Keras. Factors must be finite and ``>= 0``.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from optreg._validation import check_non_negative
+
+__all__ = ["Regularizer", "L1", "L2", "L1L2", "check_factor", "get"]
+
+
+def check_factor(name: str, value: Any, default: float) -> float:
+    """A penalty factor: ``None`` (meaning ``default``) or a finite number ``>= 0``.
+
+    Shared with ``optreg.keras.regularizers`` so both twins reject the same inputs.
+    """
+    return default if value is None else check_non_negative(name, value)
+
+
+class Regularizer:
+    """Base class: ``reg(w) -> float`` penalty, ``reg.gradient(w) -> ndarray`` its gradient."""
+
+    l1: float = 0.0
+    l2: float = 0.0
+
+    def __call__(self, w: ArrayLike) -> float:
+        w = np.asarray(w)
+        penalty = 0.0
+        if self.l1:
+            penalty += self.l1 * np.sum(np.abs(w))
+        if self.l2:
+            penalty += self.l2 * np.sum(np.square(w))
+        return float(penalty)
+
+    def gradient(self, w: ArrayLike) -> np.ndarray:
+        """:math:`\\lambda_1 \\mathrm{sign}(w) + 2 \\lambda_2 w`, same shape and dtype as ``w``."""
+        w = np.asarray(w)
+        grad = np.zeros_like(w)
+        if self.l1:
+            grad += self.l1 * np.sign(w)
+        if self.l2:
+            grad += 2.0 * self.l2 * w
+        return grad
+
+    def get_config(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Regularizer:
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+class L1(Regularizer):
+    """:math:`\\Omega(w) = \\text{l1} \\sum |w|`."""
+
+    def __init__(self, l1: float = 0.01) -> None:
+        self.l1 = check_factor("l1", l1, default=0.01)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"l1": self.l1}
+
+
+class L2(Regularizer):
+    """:math:`\\Omega(w) = \\text{l2} \\sum w^2` (no 1/2, as in Keras)."""
+
+    def __init__(self, l2: float = 0.01) -> None:
+        self.l2 = check_factor("l2", l2, default=0.01)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"l2": self.l2}
+
+
+class L1L2(Regularizer):
+    """:math:`\\Omega(w) = \\text{l1} \\sum |w| + \\text{l2} \\sum w^2`."""
+
+    def __init__(self, l1: float = 0.0, l2: float = 0.0) -> None:
+        self.l1 = check_factor("l1", l1, default=0.0)
+        self.l2 = check_factor("l2", l2, default=0.0)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"l1": self.l1, "l2": self.l2}
+
+
+_BY_NAME: dict[str, type[Regularizer]] = {
+    "L1": L1, "L2": L2, "L1L2": L1L2, "l1": L1, "l2": L2, "l1l2": L1L2, "l1_l2": L1L2,
+}
+
+
+def _lookup(name: Any) -> type[Regularizer]:
+    if name not in _BY_NAME:
+        raise ValueError(f"identifier must be one of {sorted(_BY_NAME)!r}, got {name!r}")
+    return _BY_NAME[name]
+
+
+def get(identifier: Any) -> Regularizer | None:
+    """A regularizer from a name (``"l1"``, ``"L2"``, ``"l1_l2"``), a ``{"class_name",
+    "config"}`` dict, a class or an instance. ``None`` gives ``None``."""
+    if identifier is None:
+        return None
+    if isinstance(identifier, str):
+        return _lookup(identifier)()
+    if isinstance(identifier, dict):
+        return _lookup(identifier.get("class_name")).from_config(identifier.get("config", {}))
+    if inspect.isclass(identifier) and issubclass(identifier, Regularizer):
+        return identifier()
+    if callable(identifier):
+        return identifier
+    raise ValueError(f"Could not interpret regularizer identifier: {identifier!r}")
