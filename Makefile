@@ -8,6 +8,10 @@ STAMP  := $(VENV)/.installed
 JOBS   ?= 2
 APT_PACKAGES := chromium chromium-driver dataset-fashion-mnist bubblewrap
 
+# One BLAS thread per process: pytest runs $(JOBS) workers on 2 cores, and OpenBLAS' spinning
+# workers fighting for them slow NumPy training many times over (bench/bench_mlp.py shows it).
+export OPENBLAS_NUM_THREADS ?= 1
+
 .PHONY: book test setup system-deps data lint pytest bench clean exercises
 
 setup: $(STAMP)
