@@ -159,3 +159,15 @@ def test_bad_input():
         contour_grid(Rosenbrock(), n=1)
     with pytest.raises(ValueError, match="xlim"):
         contour_grid(Rosenbrock(), xlim=(1, -1))
+
+
+def test_a_diverging_trajectory_ends_in_nan_instead_of_raising():
+    from optreg.optimizers import SGD
+
+    path = trajectory("rosenbrock", SGD(learning_rate=0.1), (2.0, 2.0), 50)
+    assert path.shape == (51, 2)
+    finite = np.all(np.isfinite(path), axis=1)
+    first_bad = int(np.argmin(finite))
+    assert 1 < first_bad < 51, "SGD(0.1) on Rosenbrock from (2, 2) must diverge within 50 steps"
+    assert finite[:first_bad].all() and np.isnan(path[first_bad:]).all()
+    assert np.abs(path[first_bad - 1]).max() > 1e10  # it was blowing up, not stopped early

@@ -256,17 +256,22 @@ def trajectory(function: Landscape | str, optimizer: Any, start: Any, steps: int
 
     ``path[0]`` is ``start``; each step evaluates the gradient at the current point and calls
     ``optimizer.apply([grad], [point])``, which moves the point in place (float64). A diverging
-    optimizer produces growing or non-finite coordinates, recorded as they are.
+    optimizer produces growing coordinates; once the gradient overflows (optreg's optimizers
+    refuse non-finite gradients), the rest of the path is NaN, which plots as a path that ends.
     """
     function = get(function)
     steps = check_int("steps", steps, minimum=0)
     point = np.array(start, dtype=np.float64)
     if point.shape != (2,):
         raise ValueError(f"start must be a point (x, y), got shape {point.shape}")
-    path = np.empty((steps + 1, 2))
+    path = np.full((steps + 1, 2), np.nan)
     path[0] = point
     for t in range(1, steps + 1):
-        optimizer.apply([function.gradient(point)], [point])
+        with np.errstate(over="ignore", invalid="ignore"):
+            grad = function.gradient(point)
+        if not np.all(np.isfinite(grad)):
+            break
+        optimizer.apply([grad], [point])
         path[t] = point
     return path
 

@@ -1,0 +1,502 @@
+"""Keras 3 twins of ``optreg.optimizers``, written from the equations with ``keras.ops``.
+
+Each class subclasses ``keras.optimizers.Optimizer`` and defines only ``build`` (the state
+variables), ``update_step`` (the equations) and ``get_config``; the base class provides the
+learning rate (float or ``LearningRateSchedule``), weight decay, gradient clipping (``clipnorm``,
+``clipvalue``, ``global_clipnorm``), EMA, loss scaling and gradient accumulation, in the order
+described in ``optreg.optimizers``. The update equations, and where Keras differs from the
+textbook, are in the docstrings of the NumPy twins (``optreg.optimizers.<Name>``): one statement of
+each algorithm, two implementations.
+
+Arguments are checked by the same functions as the NumPy twins (``optreg.optimizers.check_*``),
+so both raise the same ``ValueError``. The state variables are created in the same order and with
+the same shapes as in the built-in optimizer of the same name, so ``set_weights`` works across them.
+
+Non-finite gradients: like Keras' built-ins, these optimizers do not check (a check would cost a
+pass over every gradient, and a traced step cannot raise): a NaN or inf gradient propagates to the
+weights and state. Use ``keras.callbacks.TerminateOnNaN``, or clipping, to guard against it.
+The NumPy twins instead raise ``ValueError`` and change nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+from keras import ops
+
+from optreg import optimizers as _np
+
+__all__ = ["SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "Adamax", "Nadam", "AdamW"]
+
+_serializable = keras.saving.register_keras_serializable(package="optreg")
+
+
+class _Optimizer(keras.optimizers.Optimizer):
+    """Checks the base-class arguments with the NumPy twin's checks, then defers to Keras."""
+
+    def __init__(
+        self,
+        learning_rate: Any,
+        weight_decay: float | None = None,
+        clipnorm: float | None = None,
+        clipvalue: float | None = None,
+        global_clipnorm: float | None = None,
+        name: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        args = _np.check_base_args(
+            learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm
+        )
+        super().__init__(name=name, **args, **kwargs)
+
+    def _index(self, variable: Any) -> int:
+        return self._get_variable_index(variable)
+
+
+@_serializable
+class SGD(_Optimizer):
+    """SGD with optional (Nesterov) momentum; equations in ``optreg.optimizers.SGD``::
+
+    m <- momentum m - lr g ;  w <- w + m   (or w + momentum m - lr g with nesterov)
+    """
+
+    def __init__(
+        self,
+        learning_rate: Any = 0.01,
+        momentum: float = 0.0,
+        nesterov: bool = False,
+        weight_decay: float | None = None,
+        clipnorm: float | None = None,
+        clipvalue: float | None = None,
+        global_clipnorm: float | None = None,
+        name: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        args = _np.check_sgd_args(momentum, nesterov)
+        super().__init__(
+            learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name, **kwargs
+        )
+        self.momentum = args["momentum"]
+        self.nesterov = args["nesterov"]
+
+    def build(self, variables: list) -> None:
+        if self.built:
+            return
+        super().build(variables)
+        self.m = self.add_optimizer_variables(variables, "m") if self.momentum != 0 else []
+
+    def update_step(self, gradient: Any, variable: Any, learning_rate: Any) -> None:
+        lr = ops.cast(learning_rate, variable.dtype)
+        g = ops.cast(gradient, variable.dtype)
+        if self.momentum == 0:
+            self.assign_sub(variable, g * lr)  # w <- w - lr g
+            return
+        momentum = ops.cast(self.momentum, variable.dtype)
+        m = self.m[self._index(variable)]
+        self.assign(m, m * momentum - g * lr)  # m <- momentum m - lr g
+        if self.nesterov:
+            self.assign_add(variable, m * momentum - g * lr)  # w <- w + momentum m - lr g
+        else:
+            self.assign_add(variable, m)  # w <- w + m
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
+
+
+@_serializable
+class Adagrad(_Optimizer):
+    """Adagrad; equations in ``optreg.optimizers.Adagrad``::
+
+    s <- s + g^2 ;  w <- w - lr g / sqrt(s + epsilon)     (s starts at initial_accumulator_value)
+    """
+
+    def __init__(
+        self,
+        learning_rate: Any = 0.001,
+        initial_accumulator_value: float = 0.1,
+        epsilon: float = 1e-7,
+        weight_decay: float | None = None,
+        clipnorm: float | None = None,
+        clipvalue: float | None = None,
+        global_clipnorm: float | None = None,
+        name: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        args = _np.check_adagrad_args(initial_accumulator_value, epsilon)
+        super().__init__(
+            learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name, **kwargs
+        )
+        self.initial_accumulator_value = args["initial_accumulator_value"]
+        self.epsilon = args["epsilon"]
+
+    def build(self, variables: list) -> None:
+        if self.built:
+            return
+        super().build(variables)
+        initializer = keras.initializers.Constant(self.initial_accumulator_value)
+        self.s = self.add_optimizer_variables(variables, "s", initializer=initializer)
+
+    def update_step(self, gradient: Any, variable: Any, learning_rate: Any) -> None:
+        lr = ops.cast(learning_rate, variable.dtype)
+        g = ops.cast(gradient, variable.dtype)
+        s = self.s[self._index(variable)]
+        self.assign_add(s, ops.square(g))  # s <- s + g^2
+        self.assign_sub(variable, lr * g / ops.sqrt(s + self.epsilon))
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "initial_accumulator_value": self.initial_accumulator_value,
+            "epsilon": self.epsilon,
+        }
+
+
+@_serializable
+class RMSprop(_Optimizer):
+    """RMSprop, optionally centered and with momentum; equations in ``optreg.optimizers.RMSprop``::
+
+    s <- rho s + (1 - rho) g^2 ;  m_g <- rho m_g + (1 - rho) g     (centered)
+    step = lr g / sqrt(s - m_g^2 + epsilon)  (centered)  or  lr g / sqrt(s + epsilon)
+    m <- momentum m + step ;  w <- w - m     (momentum > 0, else w <- w - step)
+    """
+
+    def __init__(
+        self,
+        learning_rate: Any = 0.001,
+        rho: float = 0.9,
+        momentum: float = 0.0,
+        epsilon: float = 1e-7,
+        centered: bool = False,
+        weight_decay: float | None = None,
+        clipnorm: float | None = None,
+        clipvalue: float | None = None,
+        global_clipnorm: float | None = None,
+        name: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        args = _np.check_rmsprop_args(rho, momentum, epsilon, centered)
+        super().__init__(
+            learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name, **kwargs
+        )
+        self.rho = args["rho"]
+        self.momentum = args["momentum"]
+        self.epsilon = args["epsilon"]
+        self.centered = args["centered"]
+
+    def build(self, variables: list) -> None:
+        if self.built:
+            return
+        super().build(variables)
+        self.s = self.add_optimizer_variables(variables, "s")
+        self.m = self.add_optimizer_variables(variables, "m") if self.momentum > 0 else []
+        self.m_g = self.add_optimizer_variables(variables, "m_g") if self.centered else []
+
+    def update_step(self, gradient: Any, variable: Any, learning_rate: Any) -> None:
+        lr = ops.cast(learning_rate, variable.dtype)
+        g = ops.cast(gradient, variable.dtype)
+        rho, i = self.rho, self._index(variable)
+        s = self.s[i]
+        self.assign(s, rho * s + (1 - rho) * ops.square(g))
+        if self.centered:
+            m_g = self.m_g[i]
+            self.assign(m_g, rho * m_g + (1 - rho) * g)
+            denominator = s - ops.square(m_g) + self.epsilon
+        else:
+            denominator = s + self.epsilon
+        step = lr * g / ops.sqrt(denominator)
+        if self.momentum > 0:
+            m = self.m[i]
+            self.assign(m, self.momentum * m + step)
+            self.assign_sub(variable, m)
+        else:
+            self.assign_sub(variable, step)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "rho": self.rho,
+            "momentum": self.momentum,
+            "epsilon": self.epsilon,
+            "centered": self.centered,
+        }
+
+
+@_serializable
+class Adadelta(_Optimizer):
+    """Adadelta; equations in ``optreg.optimizers.Adadelta``::
+
+    s <- rho s + (1 - rho) g^2 ;  dw = - sqrt(d + eps) / sqrt(s + eps) * g
+    d <- rho d + (1 - rho) dw^2 ;  w <- w + lr dw
+    """
+
+    def __init__(
+        self,
+        learning_rate: Any = 0.001,
+        rho: float = 0.95,
+        epsilon: float = 1e-7,
+        weight_decay: float | None = None,
+        clipnorm: float | None = None,
+        clipvalue: float | None = None,
+        global_clipnorm: float | None = None,
+        name: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        args = _np.check_adadelta_args(rho, epsilon)
+        super().__init__(
+            learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name, **kwargs
+        )
+        self.rho = args["rho"]
+        self.epsilon = args["epsilon"]
+
+    def build(self, variables: list) -> None:
+        if self.built:
+            return
+        super().build(variables)
+        self.s, self.d = self.add_optimizer_variables(variables, ["s", "d"])
+
+    def update_step(self, gradient: Any, variable: Any, learning_rate: Any) -> None:
+        lr = ops.cast(learning_rate, variable.dtype)
+        g = ops.cast(gradient, variable.dtype)
+        rho, eps, i = self.rho, self.epsilon, self._index(variable)
+        s, d = self.s[i], self.d[i]
+        self.assign(s, rho * s + (1 - rho) * ops.square(g))
+        dw = -(ops.sqrt(d + eps) * g / ops.sqrt(s + eps))
+        self.assign(d, rho * d + (1 - rho) * ops.square(dw))
+        self.assign_add(variable, lr * dw)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "rho": self.rho, "epsilon": self.epsilon}
+
+
+@_serializable
+class Adam(_Optimizer):
+    """Adam (optionally AMSGrad); equations in ``optreg.optimizers.Adam``::
+
+    m <- m + (1 - beta_1) (g - m) ;  s <- s + (1 - beta_2) (g^2 - s) ;  s_max <- max(s_max, s)
+    alpha = lr sqrt(1 - beta_2^t) / (1 - beta_1^t) ;  w <- w - alpha m / (sqrt(s) + epsilon)
+    """
+
+    def __init__(
+        self,
+        learning_rate: Any = 0.001,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-7,
+        amsgrad: bool = False,
+        weight_decay: float | None = None,
+        clipnorm: float | None = None,
+        clipvalue: float | None = None,
+        global_clipnorm: float | None = None,
+        name: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        args = _np.check_adam_args(beta_1, beta_2, epsilon, amsgrad)
+        super().__init__(
+            learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name, **kwargs
+        )
+        self.beta_1 = args["beta_1"]
+        self.beta_2 = args["beta_2"]
+        self.epsilon = args["epsilon"]
+        self.amsgrad = args["amsgrad"]
+
+    def build(self, variables: list) -> None:
+        if self.built:
+            return
+        super().build(variables)
+        self.m, self.s = self.add_optimizer_variables(variables, ["m", "s"])
+        self.s_max = self.add_optimizer_variables(variables, "s_max") if self.amsgrad else []
+
+    def update_step(self, gradient: Any, variable: Any, learning_rate: Any) -> None:
+        dtype = variable.dtype
+        lr = ops.cast(learning_rate, dtype)
+        g = ops.cast(gradient, dtype)
+        t = ops.cast(self.iterations + 1, dtype)
+        beta_1_t = ops.power(ops.cast(self.beta_1, dtype), t)
+        beta_2_t = ops.power(ops.cast(self.beta_2, dtype), t)
+        i = self._index(variable)
+        m, s = self.m[i], self.s[i]
+        self.assign_add(m, (g - m) * (1 - self.beta_1))
+        self.assign_add(s, (ops.square(g) - s) * (1 - self.beta_2))
+        if self.amsgrad:
+            s_max = self.s_max[i]
+            self.assign(s_max, ops.maximum(s_max, s))
+            s = s_max
+        alpha = lr * ops.sqrt(1 - beta_2_t) / (1 - beta_1_t)
+        self.assign_sub(variable, m * alpha / (ops.sqrt(s) + self.epsilon))
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "beta_1": self.beta_1,
+            "beta_2": self.beta_2,
+            "epsilon": self.epsilon,
+            "amsgrad": self.amsgrad,
+        }
+
+
+@_serializable
+class Adamax(_Optimizer):
+    """Adamax; equations in ``optreg.optimizers.Adamax``::
+
+    m <- m + (1 - beta_1) (g - m) ;  u <- max(beta_2 u, |g|)
+    w <- w - lr m / ((1 - beta_1^t) (u + epsilon))
+    """
+
+    def __init__(
+        self,
+        learning_rate: Any = 0.001,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-7,
+        weight_decay: float | None = None,
+        clipnorm: float | None = None,
+        clipvalue: float | None = None,
+        global_clipnorm: float | None = None,
+        name: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        args = _np.check_adam_args(beta_1, beta_2, epsilon)
+        super().__init__(
+            learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name, **kwargs
+        )
+        self.beta_1 = args["beta_1"]
+        self.beta_2 = args["beta_2"]
+        self.epsilon = args["epsilon"]
+
+    def build(self, variables: list) -> None:
+        if self.built:
+            return
+        super().build(variables)
+        self.m, self.u = self.add_optimizer_variables(variables, ["m", "u"])
+
+    def update_step(self, gradient: Any, variable: Any, learning_rate: Any) -> None:
+        dtype = variable.dtype
+        lr = ops.cast(learning_rate, dtype)
+        g = ops.cast(gradient, dtype)
+        t = ops.cast(self.iterations + 1, dtype)
+        beta_1_t = ops.power(ops.cast(self.beta_1, dtype), t)
+        i = self._index(variable)
+        m, u = self.m[i], self.u[i]
+        self.assign_add(m, (g - m) * (1 - self.beta_1))
+        self.assign(u, ops.maximum(self.beta_2 * u, ops.abs(g)))
+        self.assign_sub(variable, lr * m / ((1 - beta_1_t) * (u + self.epsilon)))
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "beta_1": self.beta_1,
+            "beta_2": self.beta_2,
+            "epsilon": self.epsilon,
+        }
+
+
+@_serializable
+class Nadam(_Optimizer):
+    """Nadam with Keras' momentum schedule; equations in ``optreg.optimizers.Nadam``::
+
+    mu_t = beta_1 (1 - 0.5 * 0.96^t) ;  P_t = mu_1 ... mu_t   (a state variable, once per step)
+    m <- m + (1 - beta_1) (g - m) ;  s <- s + (1 - beta_2) (g^2 - s)
+    m_hat = mu_{t+1} m / (1 - P_t mu_{t+1}) + (1 - mu_t) g / (1 - P_t) ;  s_hat = s / (1 - beta_2^t)
+    w <- w - lr m_hat / (sqrt(s_hat) + epsilon)
+    """
+
+    def __init__(
+        self,
+        learning_rate: Any = 0.001,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-7,
+        weight_decay: float | None = None,
+        clipnorm: float | None = None,
+        clipvalue: float | None = None,
+        global_clipnorm: float | None = None,
+        name: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        args = _np.check_adam_args(beta_1, beta_2, epsilon)
+        super().__init__(
+            learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name, **kwargs
+        )
+        self.beta_1 = args["beta_1"]
+        self.beta_2 = args["beta_2"]
+        self.epsilon = args["epsilon"]
+
+    def build(self, variables: list) -> None:
+        if self.built:
+            return
+        dtype = variables[0].dtype if variables else keras.backend.floatx()
+        super().build(variables)
+        self.m, self.s = self.add_optimizer_variables(variables, ["m", "s"])
+        self.mu_product = keras.Variable(1.0, dtype=dtype, trainable=False, name="mu_product")
+
+    def mu(self, t: Any, dtype: Any) -> Any:
+        """The momentum schedule ``mu_t = beta_1 (1 - 0.5 * 0.96^t)``."""
+        return ops.cast(self.beta_1, dtype) * (1 - 0.5 * ops.power(ops.cast(0.96, dtype), t))
+
+    def _backend_update_step(self, grads: list, trainable_variables: list, learning_rate: Any):
+        # P_t = P_{t-1} mu_t must be updated once per step, before the per-variable updates
+        dtype = self.mu_product.dtype
+        self.assign(
+            self.mu_product, self.mu_product * self.mu(ops.cast(self.iterations + 1, dtype), dtype)
+        )
+        super()._backend_update_step(grads, trainable_variables, learning_rate)
+
+    def update_step(self, gradient: Any, variable: Any, learning_rate: Any) -> None:
+        dtype = variable.dtype
+        lr = ops.cast(learning_rate, dtype)
+        g = ops.cast(gradient, dtype)
+        t = ops.cast(self.iterations + 1, dtype)
+        beta_1, beta_2 = ops.cast(self.beta_1, dtype), ops.cast(self.beta_2, dtype)
+        mu_t, mu_next = self.mu(t, dtype), self.mu(t + 1, dtype)
+        product = ops.cast(self.mu_product, dtype)
+        i = self._index(variable)
+        m, s = self.m[i], self.s[i]
+        self.assign_add(m, (g - m) * (1 - beta_1))
+        self.assign_add(s, (ops.square(g) - s) * (1 - beta_2))
+        m_hat = mu_next * m / (1 - product * mu_next) + (1 - mu_t) * g / (1 - product)
+        s_hat = s / (1 - ops.power(beta_2, t))
+        self.assign_sub(variable, m_hat * lr / (ops.sqrt(s_hat) + self.epsilon))
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "beta_1": self.beta_1,
+            "beta_2": self.beta_2,
+            "epsilon": self.epsilon,
+        }
+
+
+@_serializable
+class AdamW(Adam):
+    """Adam with decoupled weight decay ``w <- w - lr * weight_decay * w`` applied by the base
+    class before each Adam step; see ``optreg.optimizers.AdamW`` for how this differs from the
+    paper."""
+
+    def __init__(
+        self,
+        learning_rate: Any = 0.001,
+        weight_decay: float = 0.004,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-7,
+        amsgrad: bool = False,
+        clipnorm: float | None = None,
+        clipvalue: float | None = None,
+        global_clipnorm: float | None = None,
+        name: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            learning_rate=learning_rate,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            amsgrad=amsgrad,
+            weight_decay=_np.check_adamw_args(weight_decay),
+            clipnorm=clipnorm,
+            clipvalue=clipvalue,
+            global_clipnorm=global_clipnorm,
+            name=name,
+            **kwargs,
+        )
