@@ -4,3 +4,21 @@ Importing this package imports Keras (and its backend); ``import optreg`` alone 
 Submodules: ``optimizers``, ``schedules``, ``callbacks``, ``layers``, ``initializers``,
 ``regularizers``, ``constraints``, ``models``.
 """
+
+# Importing the submodules registers every component with Keras' serialization, so that
+# ``keras.models.load_model`` finds "optreg>Adam" etc. after a plain ``import optreg.keras``.
+from optreg.keras import (  # noqa: E402
+    callbacks,
+    constraints,
+    initializers,
+    layers,
+    models,
+    optimizers,
+    regularizers,
+    schedules,
+)
+
+__all__ = [
+    "callbacks", "constraints", "initializers", "layers", "models", "optimizers",
+    "regularizers", "schedules",
+]
