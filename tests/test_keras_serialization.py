@@ -120,3 +120,26 @@ def test_reference_mlp_with_everything_round_trips(tmp_path):
     for a, b in zip(numpy_of(model.optimizer.variables), numpy_of(loaded.optimizer.variables),
                     strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_a_fresh_process_loads_a_saved_model_after_import_optreg_keras(tmp_path):
+    """A student's new session: ``import optreg.keras`` alone registers every component."""
+    import subprocess
+    import sys
+
+    model = custom_model()
+    model.compile(CASES["adam-amsgrad-onecycle"](), "sparse_categorical_crossentropy")
+    model.fit(X, Y, batch_size=48, epochs=1, verbose=0)
+    model.save(tmp_path / "model.keras")
+    np.save(tmp_path / "expected.npy", model.predict(X, verbose=0))
+    code = (
+        "import sys, numpy as np, keras, optreg.keras\n"
+        f"m = keras.models.load_model({str(tmp_path / 'model.keras')!r})\n"
+        f"x = np.random.default_rng(0).random((96, 28, 28), dtype=np.float32)\n"
+        f"expected = np.load({str(tmp_path / 'expected.npy')!r})\n"
+        "assert type(m.optimizer).__module__ == 'optreg.keras.optimizers', type(m.optimizer)\n"
+        "np.testing.assert_array_equal(m.predict(x, verbose=0), expected)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
