@@ -90,7 +90,7 @@ window.optregExplorer = function (root, data) {
     var labelled = lines.filter(function (l) { return l.label; });
     if (p.legend && labelled.length) {
       var lg = el("g", {"font-size": 11}), lh = 15, lw = 0;
-      labelled.forEach(function (l) { lw = Math.max(lw, l.label.length * 6.2 + 30); });
+      labelled.forEach(function (l) { lw = Math.max(lw, l.label.length * 6.6 + 32); });
       lg.appendChild(el("rect", {x: L + w - lw - 6, y: T + 6, width: lw, height: labelled.length * lh + 6,
                                  fill: "white", opacity: 0.85, stroke: "#ccc"}));
       labelled.forEach(function (l, i) {

@@ -1,0 +1,193 @@
+"""optreg.widgets: precomputed static widgets, their live twin, and the book's explorers."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+
+import matplotlib
+import numpy as np
+import pytest
+
+from optreg import landscapes, optimizers, widgets
+from optreg.widgets import Explorer, Line, Picture, Plot, Slider
+
+matplotlib.use("Agg")
+
+
+def line_explorer(calls: list | None = None) -> Explorer:
+    def draw(a: float, kind: str) -> list:
+        if calls is not None:
+            calls.append((a, kind))
+        x = np.linspace(0, 1, 5)
+        y = a * x if kind == "linear" else a * x**2
+        return [Plot([Line(x, y, label=kind)], (0, 1), (0, 3))]
+
+    return Explorer(draw, [Slider("a", [1.0, 2.0, 3.0]), Slider("kind", ["linear", "square"])])
+
+
+def parse_snippet(html: str) -> dict:
+    data = re.search(r'<script type="application/json" id="[^"]+">(.*?)</script>', html, re.S)
+    return json.loads(data.group(1))
+
+
+def test_slider_kind_default_and_validation():
+    numeric, words = Slider("lr", [0.1, 0.2, 0.3, 0.4]), Slider("f", ["a", "b"])
+    assert numeric.kind == "range" and numeric.default == 0.2  # the middle, rounded down
+    assert words.kind == "select" and words.default == "a"
+    with pytest.raises(ValueError, match="not one of the values"):
+        Slider("lr", [0.1, 0.2], default=0.5)
+    with pytest.raises(ValueError, match="must not be empty"):
+        Slider("lr", [])
+    with pytest.raises(ValueError, match="distinct names"):
+        Explorer(lambda a: [], [Slider("a", [1]), Slider("a", [2])])
+
+
+def test_every_combination_is_one_frame_with_the_drawn_values():
+    calls: list = []
+    explorer = line_explorer(calls)
+    data = explorer.to_json()
+    assert explorer.size == 6 and len(data["frames"]) == 6
+    assert sorted(calls) == sorted((a, k) for a in (1.0, 2.0, 3.0) for k in ("linear", "square"))
+    frame = data["frames"]["2,1"]  # a = 3.0, kind = "square"
+    line = data["lines"][frame[0]["lines"][0]]
+    assert line["y"] == [float(f"{3.0 * v**2:.4g}") for v in np.linspace(0, 1, 5)]  # 4 digits
+    assert [c["index"] for c in data["controls"]] == [1, 0]
+
+
+def test_identical_lines_and_images_are_stored_once():
+    image = widgets.png_data_uri(np.eye(4))
+
+    def draw(a: int) -> list:
+        return [Plot([Line([0, 1], [0, 1]), Line([0, 1], [a, a])], (0, 1), (0, 5),
+                     background=image), Picture(image)]
+
+    data = Explorer(draw, [Slider("a", [1, 2, 3])]).to_json()
+    assert len(data["images"]) == 1
+    assert len(data["lines"]) == 4  # the shared diagonal once, plus one per frame
+
+
+def test_non_finite_values_become_gaps_and_huge_ones_are_clipped():
+    assert widgets._round([1.23456, np.nan, np.inf, -1e300, 2e-9]) == [
+        1.235, None, None, -1e6, 2e-9]
+
+
+def test_html_is_self_contained_and_cannot_close_its_script_early():
+    def draw(a: int) -> list:
+        return [Plot([Line([0, 1], [0, a], label="</script><b>")], (0, 1), (0, 2))]
+
+    html = Explorer(draw, [Slider("a", [1, 2])], title="T").to_html()
+    assert html.count("</script>") == 2  # the data block and the code block, nothing else
+    assert not re.search(r"(src|href)=\"https?://", html)
+    assert "window.optregExplorer" in html
+    assert parse_snippet(html)["lines"][0]["label"] == "</script><b>"
+
+
+def test_draw_must_return_panels():
+    explorer = Explorer(lambda a: ["not a panel"], [Slider("a", [1])])
+    with pytest.raises(ValueError, match="Plot/Picture"):
+        explorer.to_json()
+    with pytest.raises(ValueError, match="unknown slider"):
+        line_explorer().frame(b=1)
+
+
+def test_live_version_calls_draw_when_a_control_moves():
+    calls: list = []
+    box = line_explorer(calls).interact()
+    slider, dropdown = box.children[0].children
+    assert type(slider).__name__ == "SelectionSlider" and type(dropdown).__name__ == "Dropdown"
+    slider.value = 3.0
+    dropdown.value = "square"
+    assert (3.0, "square") in calls
+
+
+def test_render_matplotlib_draws_every_panel():
+    image = widgets.png_data_uri(np.eye(8))
+    figure = widgets.render_matplotlib(
+        [Plot([Line([1, 2], [1, 10])], (1, 2), (1, 10), logy=True, background=image),
+         Picture(image)])
+    assert len(figure.axes) == 2 and figure.axes[0].get_yscale() == "log"
+
+
+def test_show_source_is_the_package_source():
+    source = widgets.show_source(optimizers.SGD.update_step)
+    assert source.code.startswith("def update_step(self, g, w, state, lr, tmp):")
+    assert source.title == "optreg.optimizers.SGD.update_step"
+    assert "```python" in source._repr_markdown_()
+
+
+def test_safe_trajectory_equals_trajectory_until_divergence():
+    bowl = landscapes.ElongatedBowl(condition_number=10)
+    stable = widgets.safe_trajectory(bowl, optimizers.SGD(0.1), (1.0, 1.0), 30)
+    np.testing.assert_array_equal(
+        stable, landscapes.trajectory(bowl, optimizers.SGD(0.1), (1.0, 1.0), 30))
+    # beyond 2 / kappa the steep coordinate is multiplied by 1 - 0.3 * 10 = -2 each step
+    diverging = widgets.safe_trajectory(bowl, optimizers.SGD(0.3), (1.0, 1.0), 30, bound=100.0)
+    finite = np.isfinite(diverging).all(axis=1)
+    first_gap = int(np.argmin(finite))
+    assert first_gap == 7  # |y| = 2^t > 100 first at t = 7
+    assert not finite[first_gap:].any()
+
+
+def test_momentum_explorer_marks_divergence_and_the_optimal_pair():
+    explorer = widgets.momentum_explorer(condition_number=16, steps=40,
+                                         learning_rates=[0.05, 0.13], momenta=[0.0, 0.6])
+    assert explorer.size == 4
+    fast, slow = explorer.frame(learning_rate=0.05, momentum=0.0)
+    assert "diverges" not in slow.note
+    _, diverging = explorer.frame(learning_rate=0.13, momentum=0.0)  # 0.13 > 2 / 16
+    assert "diverges" in diverging.note
+    # optimal heavy ball for kappa = 16: lr = (2 / (1 + 4))^2, momentum = (3 / 5)^2
+    assert "η = 0.16, β = 0.36" in explorer.caption
+
+
+def test_deep_statistics_keeps_variance_with_calibrated_initializers():
+    from optreg import initializers
+
+    kernels = [initializers.LecunNormal(seed=k)((200, 200)) for k in range(8)]
+    _, act_std, grad_std = widgets.deep_statistics(kernels, "linear", batch=400)
+    np.testing.assert_allclose(act_std, 1.0, rtol=0.15)  # Var(w) = 1 / n_in: variance kept
+    np.testing.assert_allclose(grad_std, 1.0, rtol=0.15)
+    _, halved, _ = widgets.deep_statistics(kernels, "linear", batch=400, gain=0.5)
+    np.testing.assert_allclose(halved / act_std, 0.5 ** np.arange(1, 9), rtol=1e-6)
+
+
+def test_train_regression_with_plateau_lowers_the_rate():
+    from optreg.schedules import ReduceLROnPlateau
+
+    x, y = widgets.noisy_regression()
+    rates, losses = widgets.train_regression(0.05, x, y, steps=600,
+                                             plateau=ReduceLROnPlateau(0.05, patience=1))
+    assert rates[0] == 0.05 and rates[-1] < 0.05
+    assert losses[-1] < losses[0]
+
+
+def test_schedule_explorer_has_every_schedule_and_a_frame_per_rate():
+    explorer = widgets.schedule_explorer(steps=200, peak_rates=(0.01, 0.05))
+    assert len(explorer.sliders[0].values) == 7 and explorer.size == 14
+    rate_plot, _ = explorer.frame(schedule="exponential", learning_rate=0.05)
+    rates = np.asarray(rate_plot.lines[0].y)
+    assert rates[0] == pytest.approx(0.05) and np.all(np.diff(rates) < 0)
+
+
+def test_dropout_explorer_keeps_about_one_minus_rate():
+    explorer = widgets.dropout_explorer(np.ones((28, 28)), rates=(0.5,), seeds=(0,))
+    _, mask = explorer.frame(rate=0.5, seed=0)
+    kept = float(re.search(r"(\d+)% of 400", mask.note).group(1)) / 100
+    assert abs(kept - 0.5) < 3 * math.sqrt(0.25 / 400)
+
+
+def test_penalty_explorer_l1_is_sparse_and_l2_is_not():
+    explorer = widgets.penalty_explorer(strengths=(0.3,), steps=800)
+    share = {p: float(re.search(r"for (\d+)%", explorer.frame(penalty=p, strength=0.3)[0].note)
+                      .group(1)) for p in ("L1", "L2")}
+    assert share["L1"] > 80 and share["L2"] < 20
+
+
+def test_augmentation_explorer_shows_originals_and_copies():
+    images = np.random.default_rng(0).integers(0, 255, (6, 28, 28)).astype(np.float32)
+    explorer = widgets.augmentation_explorer(images, levels=(1,), seeds=(0,))
+    for transform in explorer.sliders[0].values:
+        (picture,) = explorer.frame(transform=transform, strength=1, seed=0)
+        assert picture.src.startswith("data:image/png;base64,")
