@@ -12,7 +12,7 @@ APT_PACKAGES := chromium chromium-driver dataset-fashion-mnist bubblewrap
 # workers fighting for them slow NumPy training many times over (bench/bench_mlp.py shows it).
 export OPENBLAS_NUM_THREADS ?= 1
 
-.PHONY: book test setup system-deps data lint pytest bench clean exercises
+.PHONY: book test setup system-deps data lint pytest bench clean exercises student-repo
 
 setup: $(STAMP)
 
@@ -51,6 +51,10 @@ exercises: setup
 
 bench: setup data
 	for f in bench/*.py; do $(BIN)/python $$f || exit 1; done
+
+# The student edition of this (instructor) repository: no solutions, no hidden tests.
+student-repo: setup
+	$(BIN)/python -m optreg.publish $(or $(STUDENT_DIR),_build/student)
 
 clean:
 	rm -rf _build .pytest_cache
