@@ -117,7 +117,7 @@ def _cmd_slurm(args: argparse.Namespace) -> int:
     try:
         script = write_sbatch(args.sweep, args.script, args.results, time=args.time,
                               partition=args.partition, account=args.account, qos=args.qos,
-                              cpus_per_task=args.cpus_per_task, gpus=args.gpus,
+                              cpus_per_task=args.cpus_per_task, gpus=args.gpus, nodes=args.nodes,
                               max_parallel=args.max_parallel, venv=args.venv)
     except (ValueError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -169,7 +169,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p_slurm.add_argument("--account", default=None)
     p_slurm.add_argument("--qos", default=None)
     p_slurm.add_argument("--cpus-per-task", type=int, default=None)
-    p_slurm.add_argument("--gpus", type=int, default=None, help="GPUs per task (default 1)")
+    p_slurm.add_argument("--gpus", type=int, default=None, help="GPUs per node (default 1)")
+    p_slurm.add_argument("--nodes", type=int, default=None,
+                         help="nodes per configuration, trained together (default 1)")
     p_slurm.add_argument("--max-parallel", type=int, default=None,
                          help="at most this many tasks at once")
     p_slurm.add_argument("--venv", default=None, help="virtual environment to activate")

@@ -5,6 +5,9 @@ cores, a time limit, per-task log files named ``%x_%A_%a`` = job name, array job
 then the environment (modules, virtual environment, data location), then the training command.
 Array task ``i`` runs configuration ``i`` of ``optreg lab sweep SWEEP.yaml`` (which lists them).
 Submit the script from the folder you generated it in: its paths are relative to that folder.
+With ``nodes`` above 1, each array task takes that many nodes and ``srun`` starts one process on
+each; they train the configuration together (``MultiWorkerMirroredStrategy``, see
+``optreg.lab.train``), so the results folder must be on a file system all nodes share.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ DEFAULTS: dict[str, Any] = {
     "time": "00:30:00",
     "cpus_per_task": 8,
     "gpus": 1,
+    "nodes": 1,
     "mem": None,
     "partition": None,
     "account": None,
@@ -56,6 +60,7 @@ def sbatch_script(sweep_path: str | Path, results: str | Path = "results",
     s = {**DEFAULTS, **sweep.slurm, **{k: v for k, v in overrides.items() if v is not None}}
     check_int("cpus_per_task", s["cpus_per_task"], 1)
     check_int("gpus", s["gpus"], 0)
+    nodes = check_int("nodes", s["nodes"], 1)
     last = len(runs) - 1
     array = f"0-{last}" + (f"%{check_int('max_parallel', s['max_parallel'], 1)}"
                            if s["max_parallel"] else "")
@@ -69,8 +74,10 @@ def sbatch_script(sweep_path: str | Path, results: str | Path = "results",
         f"{Path(results) / sweep.name}",
         f"#SBATCH --job-name={sweep.name}",
         f"#SBATCH --array={array}",
-        "#SBATCH --nodes=1",
-        "#SBATCH --ntasks=1",
+        f"#SBATCH --nodes={nodes}",
+        # one task per node: srun starts one training process on each, and with several nodes
+        # they train together (MultiWorkerMirroredStrategy, each using all GPUs of its node)
+        "#SBATCH --ntasks=1" if nodes == 1 else "#SBATCH --ntasks-per-node=1",
         f"#SBATCH --cpus-per-task={s['cpus_per_task']}",
     ]
     if s["gpus"]:

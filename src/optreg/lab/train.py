@@ -16,9 +16,11 @@ A run killed at any moment resumes from its last completed epoch when started ag
 and the data order of epoch ``e`` depends only on ``(seed, e)``, so the resumed run continues
 exactly as an uninterrupted one would.
 
-Devices: all GPUs of a node through ``tf.distribute.MirroredStrategy``; several SLURM nodes
-through ``MultiWorkerMirroredStrategy`` with ``SlurmClusterResolver``. ``batch_size`` is the
-global batch, split among the replicas.
+Devices: all GPUs of a node through ``tf.distribute.MirroredStrategy``; several SLURM tasks
+(``srun`` starting one process per node or per GPU) through ``MultiWorkerMirroredStrategy`` with
+``SlurmClusterResolver``, where worker 0 is the chief: every worker reads ``out`` to resume, only
+the chief writes there. ``batch_size`` is the global batch, split among the replicas of all
+workers, so the weights do not depend on how many replicas share it (up to round-off).
 """
 
 from __future__ import annotations
@@ -26,7 +28,10 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -42,20 +47,111 @@ MODEL_FILE = "model.keras"
 # Devices and distribution
 # --------------------------------------------------------------------------------------------
 
+# Ports of the multi-worker gRPC servers: a range below Linux' ephemeral ports (32768+), offset
+# by the SLURM job id so that two jobs sharing a node do not collide. OPTREG_PORT_BASE overrides.
+PORT_RANGE_START = 12000
+PORT_RANGE_SIZE = 16000
+
+
+def _slurm_step_tasks(env: Mapping[str, str]) -> int:
+    return int(env.get("SLURM_STEP_NUM_TASKS") or 1)
+
+
 def choose_strategy(requested: str, n_gpus: int, n_cpu_devices: int,
                     env: Mapping[str, str] | None = None) -> str:
-    """Which distribution strategy ``"auto"`` means here: ``multiworker`` when SLURM says several
-    nodes and tasks, ``mirrored`` with several GPUs (or several logical CPUs), else ``none``."""
+    """Which distribution strategy ``"auto"`` means here: ``multiworker`` when SLURM started
+    several tasks (``srun`` step with ``SLURM_STEP_NUM_TASKS > 1``, or a job of several nodes
+    and tasks), ``mirrored`` with several GPUs (or several logical CPUs), else ``none``."""
     if requested != "auto":
         return requested
     env = os.environ if env is None else env
     nodes = int(env.get("SLURM_JOB_NUM_NODES") or env.get("SLURM_NNODES") or 1)
     tasks = int(env.get("SLURM_NTASKS") or 1)
-    if nodes > 1 and tasks > 1:
+    if _slurm_step_tasks(env) > 1 or (nodes > 1 and tasks > 1):
         return "multiworker"
     if n_gpus > 1 or n_cpu_devices > 1:
         return "mirrored"
     return "none"
+
+
+def visible_gpu_count(env: Mapping[str, str] | None = None) -> int:
+    """GPUs this process may use, found *without* initializing TensorFlow (CUDA reads
+    ``CUDA_VISIBLE_DEVICES`` once, so it must be final before TensorFlow looks at devices)."""
+    env = os.environ if env is None else env
+    if "CUDA_VISIBLE_DEVICES" in env:
+        ids = [i for i in env["CUDA_VISIBLE_DEVICES"].split(",") if i.strip()]
+        return 0 if ids in ([], ["-1"], ["NoDevFiles"]) else len(ids)
+    if shutil.which("nvidia-smi") is None:
+        return 0
+    try:
+        listing = subprocess.run(["nvidia-smi", "--list-gpus"], capture_output=True, text=True,
+                                 timeout=30, check=True).stdout
+    except (OSError, subprocess.SubprocessError):
+        return 0
+    return sum(line.startswith("GPU ") for line in listing.splitlines())
+
+
+def slurm_resolver_arguments(env: Mapping[str, str], n_gpus: int) -> dict[str, Any]:
+    """Arguments of ``SlurmClusterResolver`` for this SLURM step, where ``n_gpus`` GPUs are
+    visible to this task.
+
+    * ``port_base``: ``OPTREG_PORT_BASE``, else derived from ``SLURM_JOB_ID`` (the resolver
+      gives the ``k``-th task of a node ``port_base + k``; its default 8888 would clash between
+      jobs sharing a node).
+    * GPUs: when every task of a node sees all its GPUs, the resolver splits them evenly and
+      sets each task's ``CUDA_VISIBLE_DEVICES``; when SLURM already bound GPUs to tasks
+      (``--gpus-per-task``, or fewer visible GPUs than tasks on the node), each task keeps the
+      ones it sees. Without GPUs the resolver (which lists a node's tasks by stepping through
+      its GPU ids) gets one placeholder id per task, and ``cpu_only`` tells
+      :func:`slurm_cluster_resolver` to report no accelerators, so each worker trains on its CPU.
+    """
+    from tensorflow.python.distribute.cluster_resolver.slurm_cluster_resolver import (
+        expand_tasks_per_node,
+    )
+
+    for name in ("SLURM_PROCID", "SLURM_STEP_NUM_TASKS", "SLURM_STEP_NODELIST",
+                 "SLURM_STEP_TASKS_PER_NODE"):
+        if name not in env:
+            raise ValueError(f"strategy='multiworker' needs the SLURM step variable {name}: "
+                             "start one process per task with srun (e.g. srun --ntasks-per-node"
+                             "=1 optreg lab train ...), not directly in the batch script")
+    tasks_per_node = max(expand_tasks_per_node(env["SLURM_STEP_TASKS_PER_NODE"]))
+    port_base = int(env.get("OPTREG_PORT_BASE")
+                    or PORT_RANGE_START + int(env.get("SLURM_JOB_ID") or 0) % PORT_RANGE_SIZE)
+    arguments: dict[str, Any] = {"port_base": port_base, "cpu_only": n_gpus == 0}
+    if n_gpus == 0:
+        arguments.update(gpus_per_node=tasks_per_node, gpus_per_task=1, auto_set_gpu=False)
+    elif "SLURM_GPUS_PER_TASK" in env or n_gpus < tasks_per_node:
+        arguments.update(gpus_per_node=n_gpus * tasks_per_node, gpus_per_task=n_gpus,
+                         auto_set_gpu=False)
+    else:
+        arguments.update(gpus_per_node=n_gpus, gpus_per_task=n_gpus // tasks_per_node,
+                         auto_set_gpu=True)
+    return arguments
+
+
+def slurm_cluster_resolver():
+    """TensorFlow's ``SlurmClusterResolver`` for this task (it reads ``os.environ``), with the
+    settings of :func:`slurm_resolver_arguments`; resolving it sets ``CUDA_VISIBLE_DEVICES``
+    when asked to."""
+    import tensorflow as tf
+
+    class CpuAwareSlurmClusterResolver(tf.distribute.cluster_resolver.SlurmClusterResolver):
+        """Reports no accelerators on CPU-only nodes (TF's counts its placeholder GPU ids)."""
+
+        def __init__(self, cpu_only: bool, **kwargs):
+            super().__init__(**kwargs)
+            self.cpu_only = cpu_only
+
+        def num_accelerators(self, task_type=None, task_id=None, config_proto=None):
+            if self.cpu_only:
+                return {}
+            return super().num_accelerators(task_type, task_id, config_proto)
+
+    resolver = CpuAwareSlurmClusterResolver(**slurm_resolver_arguments(os.environ,
+                                                                        visible_gpu_count()))
+    resolver.cluster_spec()  # resolves task_id and sets CUDA_VISIBLE_DEVICES before TF starts
+    return resolver
 
 
 def _configure_devices(config: TrainConfig) -> None:
@@ -77,15 +173,21 @@ def _configure_devices(config: TrainConfig) -> None:
 
 
 def make_strategy(config: TrainConfig):
-    """The ``tf.distribute`` strategy for ``config.strategy`` on the devices of this node."""
+    """The ``tf.distribute`` strategy for ``config.strategy``.
+
+    The multi-worker case is decided from SLURM's environment alone and comes first: its
+    resolver must set ``CUDA_VISIBLE_DEVICES``, and the strategy configure TensorFlow's
+    collective ops, before anything initializes TensorFlow's devices.
+    """
     import tensorflow as tf
 
+    if choose_strategy(config.strategy, 0, 1) == "multiworker":
+        return tf.distribute.MultiWorkerMirroredStrategy(
+            cluster_resolver=slurm_cluster_resolver()
+        )
     gpus = tf.config.list_logical_devices("GPU")
     cpus = tf.config.list_logical_devices("CPU")
     name = choose_strategy(config.strategy, len(gpus), len(cpus))
-    if name == "multiworker":
-        resolver = tf.distribute.cluster_resolver.SlurmClusterResolver()
-        return tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=resolver)
     if name == "mirrored":
         devices = [d.name for d in (gpus or cpus)]
         return tf.distribute.MirroredStrategy(devices=devices)
@@ -103,8 +205,11 @@ def register_components() -> None:
 
 
 def _is_chief(strategy) -> bool:
+    """Whether this process writes the outputs: always, except on the workers of a
+    multi-worker cluster other than worker 0 (TF's convention when there is no ``chief`` task)."""
     resolver = getattr(strategy, "cluster_resolver", None)
-    return resolver is None or not resolver.cluster_spec().as_dict() or resolver.task_id == 0
+    task_type = getattr(resolver, "task_type", None)
+    return task_type in (None, "chief") or (task_type == "worker" and resolver.task_id == 0)
 
 
 # --------------------------------------------------------------------------------------------
@@ -291,7 +396,10 @@ def time_to_target(history: list[dict[str, Any]], target: float) -> float | None
     return None
 
 
-def _make_callbacks(config: TrainConfig, out: Path, state: dict[str, Any], chief: bool):
+def _make_callbacks(config: TrainConfig, write_dir: Path, state: dict[str, Any]):
+    """``write_dir``: the output folder on the chief, a private temporary one on other workers
+    (every worker saves, as TF advises for multi-worker training, but only the chief's copy
+    is kept)."""
     import keras
 
     class EpochRecorder(keras.callbacks.Callback):
@@ -314,22 +422,21 @@ def _make_callbacks(config: TrainConfig, out: Path, state: dict[str, Any], chief
             if config.early_stopping and _patience_exhausted(history, config.early_stopping):
                 self.model.stop_training = True
                 state["stopped_early"] = True
-            if chief:
-                self._checkpoint(epoch + 1)
+            self._checkpoint(epoch + 1)
 
         def _checkpoint(self, epochs_done):
             previous = state.get("checkpoint")
             name = f"checkpoint-epoch{epochs_done:03d}.keras"
             start = time.perf_counter()
-            self.model.save(out / name)
+            self.model.save(write_dir / name)
             state["history"][-1]["checkpoint_time"] = time.perf_counter() - start
             state["rng_states"] = [keras.ops.convert_to_numpy(v).tolist()
                                    for v in _rng_variables(self.model)]
             state["checkpoint"] = name
             state["epochs_completed"] = epochs_done
-            _write_json(out / METRICS_FILE, state)
+            _write_json(write_dir / METRICS_FILE, state)
             if previous and previous != name:
-                (out / previous).unlink(missing_ok=True)
+                (write_dir / previous).unlink(missing_ok=True)
 
     return [EpochRecorder()]
 
@@ -349,8 +456,8 @@ def _patience_exhausted(history: list[dict[str, Any]], patience: int) -> bool:
     return len(losses) - 1 - best >= patience
 
 
-def _initial_state(config: TrainConfig, out: Path) -> dict[str, Any]:
-    previous = read_metrics(out)
+def _initial_state(config: TrainConfig, out: Path, fresh: bool = False) -> dict[str, Any]:
+    previous = None if fresh else read_metrics(out)
     if previous is None:
         return {"config": config.to_dict(), "history": [], "epochs_completed": 0,
                 "checkpoint": None, "completed": False}
@@ -370,31 +477,103 @@ def _initial_state(config: TrainConfig, out: Path) -> dict[str, Any]:
 # The run
 # --------------------------------------------------------------------------------------------
 
+def _num_workers(strategy) -> int:
+    return getattr(strategy.extended, "_num_workers", 1)
+
+
+def _work_around_keras_multiworker(model, strategy) -> None:
+    """Make Keras 3's ``fit``/``evaluate`` work with ``MultiWorkerMirroredStrategy`` (on this
+    model only), where two of its reductions fail (keras-team/keras#20585):
+
+    * before training, Keras ``strategy.reduce``-s the first distributed batch to learn the
+      input shapes, which fails on the tuple ``(x, y)``: one replica's part of the batch has
+      the same shapes and dtypes, so Keras gets that instead;
+    * after each step, it averages the replicas' logs with ``strategy.reduce("MEAN", v,
+      axis=0)``, which fails on scalars: the steps return them as 1-element vectors (the
+      values agree on every replica, metric variables being synchronized, so the mean is
+      the value).
+    """
+    import tensorflow as tf
+
+    keras_build, train_step, test_step = (model._maybe_symbolic_build, model.train_step,
+                                          model.test_step)
+
+    def build_from_one_replica(iterator=None, data_batch=None):
+        if iterator is not None and data_batch is None:
+            for _, _, batches in iterator:  # Keras resets the iterator after this
+                data_batch = tf.nest.map_structure(
+                    lambda v: strategy.experimental_local_results(v)[0], next(batches))
+                break
+        return keras_build(data_batch=data_batch)
+
+    def as_vectors(logs):
+        return tf.nest.map_structure(lambda v: tf.reshape(v, [-1]), logs)
+
+    model._maybe_symbolic_build = build_from_one_replica
+    model.train_step = lambda data: as_vectors(train_step(data))
+    model.test_step = lambda data: as_vectors(test_step(data))
+
+
+def _check_workers_agree(strategy, epochs_done: int) -> None:
+    """All workers must resume from the same epoch, or their all-reduces would not pair up and
+    training would hang. They do when the output folder is on a file system that every node
+    shares, since all of them read the chief's ``metrics.json`` and checkpoint."""
+    import tensorflow as tf
+
+    if _num_workers(strategy) < 2:
+        return
+    local = strategy.experimental_distribute_values_from_function(
+        lambda context: tf.constant([epochs_done]))
+    everyone = sorted(set(strategy.gather(local, axis=0).numpy().tolist()))
+    if len(everyone) > 1:
+        raise ValueError(f"the workers found different numbers of completed epochs {everyone} "
+                           "in the output folder: it must be on a file system shared by all "
+                           "nodes")
+
+
 def train(config: TrainConfig, out: str | os.PathLike, verbose: int | None = None,
           fresh: bool = False) -> dict[str, Any]:
     """Train ``config`` into ``out`` (resuming what is there) and return the metrics record.
 
     ``verbose``: Keras' 0 (silent), 1 (progress bar), 2 (one line per epoch); by default a
     progress bar on a terminal and one line per epoch otherwise.
+
+    With several workers (``MultiWorkerMirroredStrategy``), every worker reads ``out`` (to
+    resume from the chief's checkpoint), but only the chief writes there; the others write
+    their copies into a temporary folder that is deleted at the end.
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     _configure_devices(config)
+    strategy = make_strategy(config)  # first: multi-worker set-up precedes any other TF work
+    chief = _is_chief(strategy)
+    out = Path(out)
+    if chief:
+        out.mkdir(parents=True, exist_ok=True)
+        if fresh:
+            for stale in [*out.glob("checkpoint-epoch*.keras"), out / METRICS_FILE,
+                          out / MODEL_FILE]:
+                stale.unlink(missing_ok=True)
+    state = _initial_state(config, out, fresh)
+    _check_workers_agree(strategy, state["epochs_completed"])
+    if state["completed"] and (state["epochs_completed"] >= config.epochs
+                               or state.get("stopped_early")):
+        return state
+    write_dir = out if chief else Path(tempfile.mkdtemp(prefix="optreg-worker-"))
+    try:
+        # one progress report per run, not one per worker (srun merges their outputs)
+        return _fit(config, out, write_dir, state, strategy, verbose if chief else 0)
+    finally:
+        if write_dir != out:
+            shutil.rmtree(write_dir, ignore_errors=True)
+
+
+def _fit(config: TrainConfig, out: Path, write_dir: Path, state: dict[str, Any], strategy,
+         verbose: int | None) -> dict[str, Any]:
     import keras
 
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    if fresh:
-        for stale in [*out.glob("checkpoint-epoch*.keras"), out / METRICS_FILE, out / MODEL_FILE]:
-            stale.unlink(missing_ok=True)
     if verbose is None:
         verbose = 1 if sys.stdout.isatty() else 2
-    state = _initial_state(config, out)
     done = state["epochs_completed"]
-    if state["completed"] and (done >= config.epochs or state.get("stopped_early")):
-        return state
-
-    strategy = make_strategy(config)
-    chief = _is_chief(strategy)
     data = load_data(config)
     steps_per_epoch = math.ceil(len(data.x_train) / config.batch_size)
     policy = keras.mixed_precision.global_policy()
@@ -412,6 +591,8 @@ def train(config: TrainConfig, out: str | os.PathLike, verbose: int | None = Non
                 model = _compiled_model(config, steps_per_epoch, data, state)
     finally:
         keras.mixed_precision.set_global_policy(policy)
+    if _num_workers(strategy) > 1:
+        _work_around_keras_multiworker(model, strategy)
     state.update(replicas=strategy.num_replicas_in_sync, parameters=model.count_params(),
                  completed=False)
     train_ds = training_dataset(data.x_train, data.y_train, config.batch_size, config.seed,
@@ -423,7 +604,7 @@ def train(config: TrainConfig, out: str | os.PathLike, verbose: int | None = Non
     if done < config.epochs and not state.get("stopped_early"):
         model.fit(train_ds, epochs=config.epochs, initial_epoch=done,
                   steps_per_epoch=steps_per_epoch, validation_data=valid_ds,
-                  callbacks=_make_callbacks(config, out, state, chief), verbose=verbose,
+                  callbacks=_make_callbacks(config, write_dir, state), verbose=verbose,
                   shuffle=False)  # the dataset is shuffled per epoch already
     test_loss, test_accuracy = model.evaluate(
         evaluation_dataset(data.x_test, data.y_test, 1024), verbose=0
@@ -431,12 +612,11 @@ def train(config: TrainConfig, out: str | os.PathLike, verbose: int | None = Non
     state.update(test_loss=float(test_loss), test_accuracy=float(test_accuracy),
                  time_to_target=time_to_target(state["history"], config.target_accuracy),
                  target_accuracy=config.target_accuracy, completed=True)
-    if chief:
-        model.save(out / MODEL_FILE)
-        old_checkpoint, state["checkpoint"] = state["checkpoint"], MODEL_FILE
-        _write_json(out / METRICS_FILE, state)
-        if old_checkpoint and old_checkpoint != MODEL_FILE:
-            (out / old_checkpoint).unlink(missing_ok=True)
+    model.save(write_dir / MODEL_FILE)
+    old_checkpoint, state["checkpoint"] = state["checkpoint"], MODEL_FILE
+    _write_json(write_dir / METRICS_FILE, state)
+    if old_checkpoint and old_checkpoint != MODEL_FILE:
+        (write_dir / old_checkpoint).unlink(missing_ok=True)
     if verbose:
         last = state["history"][-1] if state["history"] else {}
         print(f"{out.name}: test accuracy {test_accuracy:.4f}, val accuracy "
