@@ -145,8 +145,17 @@ def test_mixed_precision_run_computes_in_float16_and_resumes(tmp_path):
     assert model.layers[1].kernel.dtype == "float32"  # variables stay float32
     assert keras.mixed_precision.global_policy().name == "float32"  # the policy was restored
     assert np.isfinite(first["history"][0]["loss"])
+    steps_per_epoch = int(model.optimizer.iterations.numpy())
+    assert steps_per_epoch > 0
     more = train(config.replace(epochs=2), tmp_path / "mp", verbose=0)
     assert [h["epoch"] for h in more["history"]] == [1, 2]
+    # the resumed run restored the optimizer (loss scale and moments), not a fresh one
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        resumed = keras.models.load_model(tmp_path / "mp" / "model.keras")
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert int(resumed.optimizer.iterations.numpy()) == 2 * steps_per_epoch
 
 
 def test_killed_run_resumes_and_matches_an_uninterrupted_run(tmp_path):

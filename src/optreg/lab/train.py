@@ -347,8 +347,16 @@ def make_optimizer_for(config: TrainConfig, steps_per_epoch: int):
         kwargs["momentum"] = config.momentum
     if config.weight_decay is not None:
         kwargs["weight_decay"] = config.weight_decay
-    return make_optimizer(config.optimizer, make_schedule(config, steps_per_epoch),
-                          implementation=config.implementation, **kwargs)
+    optimizer = make_optimizer(config.optimizer, make_schedule(config, steps_per_epoch),
+                               implementation=config.implementation, **kwargs)
+    if config.mixed_precision:
+        import keras
+
+        # Wrap explicitly rather than let compile() do it: the checkpoint then records the
+        # loss-scale wrapper, and a resumed run restores its variables (and the inner
+        # optimizer's moments) instead of skipping them for a count mismatch.
+        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+    return optimizer
 
 
 def build_model(config: TrainConfig):
