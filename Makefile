@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 JOBS   ?= 2
-APT_PACKAGES := chromium chromium-driver dataset-fashion-mnist bubblewrap
+APT_PACKAGES := chromium chromium-driver dataset-fashion-mnist bubblewrap util-linux
 
 # One BLAS thread per process: pytest runs $(JOBS) workers on 2 cores, and OpenBLAS' spinning
 # workers fighting for them slow NumPy training many times over (bench/bench_mlp.py shows it).

@@ -1,0 +1,370 @@
+"""Synthetic submissions for the grading tests and the benchmark.
+
+* ``student_notebook(root, assignment, edits)``: the released notebook with every answer cell
+  filled in from the solution, then ``edits`` (``(grade_id, old, new)`` string replacements in
+  answer cells) applied: a correct student, or a student with one specific mistake;
+* ``MUTANTS``: per assignment, wrong implementations that a good test suite must reject, each
+  with the test cells that must then fail;
+* ``robustness_class(root, folder)``: students that try to break the grader (see each entry).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import nbformat
+
+
+def _gid(cell) -> str | None:
+    return cell.metadata.get("nbgrader", {}).get("grade_id")
+
+
+def load_pair(root: Path, assignment: str):
+    source = nbformat.read(root / "solutions" / assignment / f"{assignment}.ipynb", 4)
+    release = nbformat.read(root / "exercises" / assignment / f"{assignment}.ipynb", 4)
+    return source, release
+
+
+def student_notebook(root: Path, assignment: str, edits=(), solved: bool = True):
+    """The release with answers filled in (``solved``) and ``edits`` applied."""
+    source, release = load_pair(root, assignment)
+    answers = {_gid(c): c.source for c in source.cells
+               if c.metadata.get("nbgrader", {}).get("solution")}
+    nb = copy.deepcopy(release)
+    for cell in nb.cells:
+        gid = _gid(cell)
+        if solved and gid in answers:
+            cell.source = answers[gid]
+    for gid, old, new in edits:
+        cells = [c for c in nb.cells if _gid(c) == gid]
+        if not cells or old not in cells[0].source:
+            raise ValueError(f"edit {old!r} not applicable to cell {gid} of {assignment}")
+        cells[0].source = cells[0].source.replace(old, new, 1)
+    return nb
+
+
+# assignment -> [(label, [(answer cell, old, new)], [test cells that must fail])]
+MUTANTS = {
+    "01_optimizers": [
+        ("adam_no_bias_correction",
+         [("adam_step", "m / (1 - beta_1 ** t)", "m"), ("adam_step", "s / (1 - beta_2 ** t)", "s")],
+         ["test_adam_step", "test_adamw_step"]),
+        ("adam_off_by_one_t",
+         [("adam_step", "t = t + 1\n", ""), ("adam_step", ", m, s, t\n", ", m, s, t + 1\n"),
+          ("adam_step", "beta_1 ** t", "beta_1 ** (t + 1)"),
+          ("adam_step", "beta_2 ** t", "beta_2 ** (t + 1)")],
+         ["test_adam_step"]),
+        ("momentum_wrong_sign",
+         [("momentum_step", "- learning_rate * grad", "+ learning_rate * grad")],
+         ["test_momentum_step"]),
+        ("nesterov_no_lookahead",
+         [("nesterov_step", "grad_fn(theta + momentum * m)", "grad_fn(theta)")],
+         ["test_nesterov_step"]),
+        ("adagrad_epsilon_inside_sqrt",
+         [("adagrad_rmsprop", "(np.sqrt(s) + epsilon)", "np.sqrt(s + epsilon)")],
+         ["test_adagrad_step"]),
+        ("adamw_coupled_decay",
+         [("adamw_step", "decayed = theta - learning_rate * weight_decay * theta",
+           "decayed, grad = theta, grad + weight_decay * theta")],
+         ["test_adamw_step"]),
+        ("steps_off_by_one", [("steps_to_converge", "return step\n", "return step + 1\n")],
+         ["test_steps_to_converge"]),
+        ("adam_epsilon_inside_sqrt",
+         [("adam_step", "(np.sqrt(s_hat) + epsilon)", "np.sqrt(s_hat + epsilon)")],
+         ["test_adam_step"]),
+        ("rmsprop_epsilon_inside_sqrt",
+         [("adagrad_rmsprop", "s = rho * s + (1 - rho) * grad * grad\n"
+           "    return theta - learning_rate * grad / (np.sqrt(s) + epsilon), s",
+           "s = rho * s + (1 - rho) * grad * grad\n"
+           "    return theta - learning_rate * grad / np.sqrt(s + epsilon), s")],
+         ["test_rmsprop_step"]),
+    ],
+    "02_schedules": [
+        ("piecewise_strict_boundary", [("piecewise_constant", "step <= boundary", "step < boundary")],
+         ["test_piecewise_constant"]),
+        ("exponential_off_by_one",
+         [("power_exponential", "return lr0 * 0.1 ** (step / s)",
+           "return lr0 * 0.1 ** ((step + 1) / s)")],
+         ["test_exponential_schedule"]),
+        ("one_cycle_half_cycle", [("one_cycle", "int(0.45 * total_steps)", "int(0.5 * total_steps)")],
+         ["test_one_cycle"]),
+        ("plateau_late", [("plateau_step", "wait >= patience", "wait > patience")],
+         ["test_plateau_step"]),
+        ("range_test_keeps_divergence",
+         [("lr_range_suggestion", "end = len(losses) if finite.all() else int(np.argmin(finite))",
+           "end = len(losses)")],
+         ["test_lr_range_suggestion"]),
+    ],
+    "03_initialization": [
+        ("glorot_fan_in_only", [("glorot_he", "6.0 / (fan_in + fan_out)", "6.0 / fan_in")],
+         ["test_glorot_uniform"]),
+        ("he_variance_one_over_fan_in", [("glorot_he", "2.0 / fan_in", "1.0 / fan_in")],
+         ["test_he_normal"]),
+        ("he_global_random_state", [("glorot_he", "rng.normal(", "np.random.normal(")],
+         ["test_he_normal"]),
+        ("fans_without_receptive_field",
+         [("fans", "shape[-2] * receptive, shape[-1] * receptive", "shape[-2], shape[-1]")],
+         ["test_fans"]),
+        ("grads_without_tanh_derivative", [("two_layer_grads", " * (1 - h ** 2)", "")],
+         ["test_two_layer_grads"]),
+    ],
+    "04_normalization": [
+        ("bn_batch_stats_at_inference",
+         [("batchnorm_forward", "x_hat = (x - moving_mean) / np.sqrt(moving_var + epsilon)",
+           "x_hat = (x - x.mean(axis=0)) / np.sqrt(x.var(axis=0) + epsilon)")],
+         ["test_batchnorm_inference"]),
+        ("bn_momentum_swapped",
+         [("batchnorm_forward", "momentum * moving_mean + (1 - momentum) * mean",
+           "(1 - momentum) * moving_mean + momentum * mean")],
+         ["test_batchnorm_training"]),
+        ("bn_unbiased_variance",
+         [("batchnorm_forward", "x.mean(axis=0), x.var(axis=0)", "x.mean(axis=0), x.var(axis=0, ddof=1)")],
+         ["test_batchnorm_training"]),
+        ("bn_backward_no_mean_term", [("batchnorm_backward", "n * dy - dbeta - ", "n * dy - ")],
+         ["test_batchnorm_backward"]),
+        ("ln_over_batch_axis",
+         [("layernorm", "x.mean(axis=1, keepdims=True)", "x.mean(axis=0, keepdims=True)"),
+          ("layernorm", "x.var(axis=1, keepdims=True)", "x.var(axis=0, keepdims=True)")],
+         ["test_layernorm_forward"]),
+        ("standardize_leaks_test_set",
+         [("standardize_split", "mean = x_train.mean(axis=0)",
+           "mean = np.concatenate([x_train, x_test]).mean(axis=0)")],
+         ["test_standardize_split"]),
+    ],
+    "05_regularization": [
+        ("dropout_without_rescaling", [("dropout", "x * mask / (1 - rate), mask", "x * mask, mask")],
+         ["test_dropout_forward"]),
+        ("dropout_at_inference", [("dropout", "if not training or rate == 0:", "if rate == 0:")],
+         ["test_dropout_forward"]),
+        ("l2_gradient_missing_factor_2", [("penalties", "return 2 * l2 * w", "return l2 * w")],
+         ["test_penalties"]),
+        ("clip_by_norm_always_rescales", [("clipping", "max(norm, clip_norm)", "norm")],
+         ["test_clip_by_norm"]),
+        ("early_stopping_one_epoch_late", [("early_stopping", "wait >= patience", "wait > patience")],
+         ["test_early_stopping"]),
+        ("max_norm_ignores_axis", [("max_norm", "axis=axis", "axis=0")], ["test_max_norm"]),
+    ],
+    "06_augmentation": [
+        ("flip_vertical", [("flip_horizontal", "images[:, :, ::-1]", "images[:, ::-1]")],
+         ["test_flip_horizontal"]),
+        ("crop_offsets_exclude_end", [("crops", "2 * pad + 1", "2 * pad")],
+         ["test_random_crop_offsets"]),
+        ("translate_wrong_direction",
+         [("crops", "out[:, dst_rows, dst_cols] = images[:, src_rows, src_cols]",
+           "out[:, src_rows, src_cols] = images[:, dst_rows, dst_cols]")],
+         ["test_translate"]),
+        ("contrast_global_mean", [("contrast_gamma", "images.mean(axis=(1, 2), keepdims=True)",
+                                   "images.mean()")],
+         ["test_adjust_contrast"]),
+        ("deletion_may_return_empty",
+         [("eda", "return kept if kept else [words[rng.integers(len(words))]]", "return kept")],
+         ["test_random_deletion"]),
+        ("swap_same_position", [("eda", "size=2, replace=False", "size=2, replace=True")],
+         ["test_random_swap"]),
+    ],
+}
+
+
+def write_notebook(nb, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, str(path))
+    return path
+
+
+def mutant_class(root: Path, assignment: str, folder: Path,
+                 mutants: int | None = None) -> dict[str, list[str]]:
+    """Write full, stub, cheater and mutant students into ``folder``.
+
+    Returns {student: the test cells that must fail} (``[]``: none, ``None``: all)."""
+    expected = {"full": [], "stub": None}
+    write_notebook(student_notebook(root, assignment), folder / "full" / f"{assignment}.ipynb")
+    write_notebook(student_notebook(root, assignment, solved=False),
+                   folder / "stub" / f"{assignment}.ipynb")
+    nb = student_notebook(root, assignment, solved=False)
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("solution"):
+            cell.source = cell.source.replace("raise NotImplementedError()", "return 0.01")
+    _insert_after(nb, "imports", CHEAT)
+    write_notebook(nb, folder / "cheater" / f"{assignment}.ipynb")
+    expected["cheater"] = None
+    for label, edits, failing in MUTANTS[assignment][:mutants]:
+        nb = student_notebook(root, assignment, edits)
+        write_notebook(nb, folder / label / f"{assignment}.ipynb")
+        expected[label] = failing
+    return expected
+
+
+def _insert_after(nb, grade_id: str, source: str) -> None:
+    index = next(i for i, c in enumerate(nb.cells) if _gid(c) == grade_id)
+    nb.cells.insert(index + 1, nbformat.v4.new_code_cell(source))
+
+
+SNOOP = '''
+import glob, os, socket
+found = []
+for pattern in ["/work/main/solutions/*/*.ipynb", "/work/*/solutions/*/*.ipynb",
+                "/**/gradebook.db", "/tmp/og-*/c/*", "/tmp/*/submitted/*/*/*.ipynb",
+                "/root/*", "/home/*/*"]:
+    found += glob.glob(pattern, recursive=False)
+for path in ["/etc/shadow", "/proc/1/environ"]:
+    try:
+        open(path).read(10); found.append(path)
+    except Exception:
+        pass
+try:
+    s = socket.create_connection(("127.0.0.1", 22), timeout=2); found.append("socket")
+except OSError:
+    pass
+try:
+    s = socket.create_connection(("8.8.8.8", 53), timeout=2); found.append("network")
+except OSError:
+    pass
+try:
+    open("/usr/evil", "w"); found.append("write /usr")
+except OSError:
+    pass
+LEAKED = found
+'''
+
+CHEAT = '''
+import builtins, math, numpy as np, numpy.testing
+np.allclose = lambda *a, **k: True
+np.isclose = lambda *a, **k: True
+np.array_equal = lambda *a, **k: True
+np.testing.assert_allclose = lambda *a, **k: None
+math.isclose = lambda *a, **k: True
+builtins.abs = lambda x: 0
+builtins.AssertionError = type("Nothing", (Exception,), {})
+def _close(*a, **k): return None
+def _fail(*a, **k): return None
+'''
+
+
+def robustness_class(root: Path, folder: Path, assignment: str = "02_schedules") -> dict:
+    """Write the hostile students of ``assignment``; returns {student: expectation}.
+
+    An expectation is a dict with ``status`` and either ``score`` (exact) or ``below_full``,
+    and optionally ``message`` (a substring of the row's message)."""
+    name = f"{assignment}.ipynb"
+    full = lambda: student_notebook(root, assignment)  # noqa: E731
+    source, _ = load_pair(root, assignment)
+    points = {_gid(c): c.metadata["nbgrader"]["points"] for c in source.cells
+              if c.metadata.get("nbgrader", {}).get("grade")}
+    total = sum(points.values())
+    expect = {}
+
+    def add(student, nb_or_text, expectation, filename=name):
+        path = folder / student / filename
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(nb_or_text, str):
+            path.write_text(nb_or_text)
+        else:
+            nbformat.write(nb_or_text, str(path))
+        expect[student] = expectation
+
+    add("full", full(), {"status": "graded", "score": total})
+    add("stub", student_notebook(root, assignment, solved=False), {"status": "graded", "score": 0})
+
+    nb = full()
+    _insert_after(nb, "imports", "while True:\n    pass")
+    add("infinite_loop", nb, {"status": "graded", "score": total, "message": "time limit"})
+
+    nb = full()
+    _insert_after(nb, "test_exponential_schedule",
+                  "import time\nwhile True:\n    try:\n        time.sleep(0.5)\n"
+                  "    except KeyboardInterrupt:\n        pass")
+    add("ignores_interrupt", nb, {"status": "graded",
+                                  "score": points["test_power_schedule"]
+                                  + points["test_exponential_schedule"],
+                                  "message": "time limit"})
+
+    nb = full()
+    _insert_after(nb, "test_power_schedule", "import os\nos.abort()")
+    add("kernel_abort", nb, {"status": "graded", "score": points["test_power_schedule"],
+                             "message": "kernel died"})
+
+    nb = full()
+    _insert_after(nb, "imports", "import sys\nsys.exit(3)")
+    add("sys_exit", nb, {"status": "graded", "score": total})
+
+    nb = full()
+    _insert_after(nb, "imports", "hog = bytearray(6 * 1024 ** 3)")
+    add("memory_hog", nb, {"status": "graded", "score": total})
+
+    nb = full()
+    _insert_after(nb, "imports", "for _ in range(200):\n    print('x' * 100_000)")
+    add("huge_output", nb, {"status": "graded", "score": total})
+
+    add("malformed_json", '{"cells": [ {"cell_type": "code", "source": "x = 1"', {
+        "status": "invalid", "score": 0, "message": "not valid JSON"})
+    add("missing_notebook", "print('my answers')\n", {"status": "missing", "score": 0},
+        filename="answers.py")
+    add("renamed_notebook", full(), {"status": "graded", "score": total, "message": "expected"},
+        filename="my_schedules_final.ipynb")
+
+    nb = full()
+    nb.cells = [c for c in nb.cells if not c.metadata.get("nbgrader", {}).get("grade")]
+    add("deleted_tests", nb, {"status": "graded", "score": total, "message": "restored"})
+
+    nb = student_notebook(root, assignment, MUTANTS[assignment][0][1])
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade"):
+            cell.source = "pass"
+    add("edited_tests_wrong_code", nb, {"status": "graded", "below_full": True})
+
+    nb = full()
+    tests = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
+    answers = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")]
+    duplicates = [copy.deepcopy(tests[0]), copy.deepcopy(answers[-1])]
+    for i, cell in enumerate(duplicates):
+        cell["id"] = f"duplicate-{i}"
+    nb.cells.append(duplicates[0])
+    nb.cells.insert(0, duplicates[1])
+    add("duplicated_cells", nb, {"status": "graded", "score": total, "message": "duplicate"})
+
+    nb = full()
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade"):
+            cell.cell_type = "markdown"
+            cell.pop("outputs", None)
+            cell.pop("execution_count", None)
+    add("retyped_tests", nb, {"status": "graded", "score": total})
+
+    nb = student_notebook(root, assignment, MUTANTS[assignment][1][1])
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade"):
+            cell.metadata["nbgrader"]["points"] = 1000
+    fake = nbformat.v4.new_code_cell("pass")
+    fake.metadata["nbgrader"] = {"grade": True, "grade_id": "bonus", "locked": True,
+                                 "points": 50, "solution": False, "schema_version": 3}
+    nb.cells.append(fake)
+    add("inflated_points", nb, {"status": "graded", "below_full": True})
+
+    nb = full()
+    nb.cells.insert(3, nbformat.v4.new_markdown_cell("## my notes"))
+    nb.cells.insert(5, nbformat.v4.new_code_cell("helper = 42\nprint(helper)"))
+    add("extra_cells", nb, {"status": "graded", "score": total})
+
+    nb = full()
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("solution"):
+            cell.source = ("import sys, warnings\n" + cell.source.replace(
+                "### BEGIN SOLUTION",
+                "### BEGIN SOLUTION\n    warnings.warn('a warning'); "
+                "print('noise', file=sys.stderr)"))
+    add("stderr_warnings", nb, {"status": "graded", "score": total})
+
+    nb = student_notebook(root, assignment, solved=False)
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("solution"):
+            cell.source = cell.source.replace("raise NotImplementedError()", "return 0.01")
+    _insert_after(nb, "imports", CHEAT)
+    add("cheater", nb, {"status": "graded", "score": 0})
+
+    nb = full()
+    _insert_after(nb, "imports", SNOOP + "\nprint('leaked:', LEAKED)")
+    add("snooper", nb, {"status": "graded", "score": total})
+    (folder / "expectations.json").write_text(json.dumps(expect, indent=1))
+    return expect

@@ -1,0 +1,280 @@
+"""03_initialization: Glorot and He, activation variance through depth, the symmetry problem."""
+
+from nbsrc import code, locked, md, solution, tests
+
+NAME = "03_initialization"
+
+CELLS = [
+    md("""
+    # Assignment 3 — Weight initialization
+
+    Training a deep network starts from random weights, and *how* random matters: if the scale is
+    wrong, the signal shrinks or explodes as it goes through the layers, and so do the gradients
+    on the way back. Glorot (Xavier) and He initialization pick the scale so that the variance of
+    the activations stays roughly constant from layer to layer.
+
+    Write everything with NumPy only. Random functions receive a NumPy `Generator` (`rng`) and
+    must draw **all** their randomness from it, so that the same seed gives the same weights.
+    The grader checks the statistics of your samples on several shapes, with tolerances far
+    wider than sampling noise.
+    """),
+    locked("imports", """
+    import numpy as np
+    """),
+    md(r"""
+    ## 1. Fan-in and fan-out (1 point)
+
+    For a dense kernel of shape `(inputs, outputs)`, `fan_in = inputs`, `fan_out = outputs`.
+    A convolution kernel has shape `(*window, inputs, outputs)`, e.g. `(3, 3, 16, 32)`: each
+    output sees `3 * 3 * 16` inputs, so with `receptive = product(window)`:
+    `fan_in = inputs * receptive` and `fan_out = outputs * receptive`. Return integers.
+    """),
+    solution("fans", """
+    def fans(shape):
+        \"\"\"(fan_in, fan_out) of a dense (2-D) or convolution (N-D) kernel shape.\"\"\"
+        ### BEGIN SOLUTION
+        receptive = int(np.prod(shape[:-2])) if len(shape) > 2 else 1
+        return shape[-2] * receptive, shape[-1] * receptive
+        ### END SOLUTION
+    """),
+    tests("test_fans", 1, visible="""
+    # tests: fans
+    assert tuple(fans((784, 300))) == (784, 300), fans((784, 300))
+    assert tuple(fans((3, 3, 16, 32))) == (144, 288), fans((3, 3, 16, 32))
+    """, hidden="""
+    for shape, want in [((10, 7), (10, 7)), ((5, 1, 2), (5, 10)), ((2, 3, 4, 5), (24, 30)),
+                        ((1, 1), (1, 1)), ((3, 3, 3, 8, 4), (216, 108))]:
+        got = _call("fans", fans, shape)
+        _true(f"fans({shape}) must return a pair", _len(got) == 2)
+        _equal(f"fans({shape})", [_nested(got[0]), _nested(got[1])],
+               [_float(want[0]), _float(want[1])])
+    """, uses={"fans"}),
+    md(r"""
+    ## 2. Glorot uniform and He normal (2 points each)
+
+    * **Glorot uniform** (for tanh, sigmoid, softmax): $\mathcal U(-r, r)$ with
+      $r = \sqrt{6 / (\text{fan}_\text{in} + \text{fan}_\text{out})}$, which gives variance
+      $\sigma^2 = 2 / (\text{fan}_\text{in} + \text{fan}_\text{out})$.
+    * **He normal** (for ReLU and its variants): a plain normal distribution
+      $\mathcal N(0, \sigma^2)$ with $\sigma^2 = 2 / \text{fan}_\text{in}$ (Keras uses a
+      truncated normal; here we use the untruncated one).
+    """),
+    solution("glorot_he", """
+    def glorot_uniform(shape, rng):
+        \"\"\"Weights drawn from U(-r, r), r = sqrt(6 / (fan_in + fan_out)).\"\"\"
+        ### BEGIN SOLUTION
+        fan_in, fan_out = fans(shape)
+        limit = np.sqrt(6.0 / (fan_in + fan_out))
+        return rng.uniform(-limit, limit, size=shape)
+        ### END SOLUTION
+
+
+    def he_normal(shape, rng):
+        \"\"\"Weights drawn from N(0, 2 / fan_in).\"\"\"
+        ### BEGIN SOLUTION
+        fan_in, _ = fans(shape)
+        return rng.normal(0.0, np.sqrt(2.0 / fan_in), size=shape)
+        ### END SOLUTION
+    """),
+    tests("test_glorot_uniform", 2, visible="""
+    # tests: glorot_uniform
+    w = glorot_uniform((300, 500), np.random.default_rng(0))
+    assert w.shape == (300, 500), f"expected shape (300, 500), got {w.shape}"
+    assert abs(w.var() - 2 / 800) < 0.05 * 2 / 800, f"expected variance 0.0025, got {w.var():.5f}"
+    assert np.abs(w).max() <= np.sqrt(6 / 800), "values must lie in [-r, r]"
+    """, hidden="""
+    for shape, fan_in, fan_out in [((120, 200), 120, 200), ((3, 3, 16, 32), 144, 288),
+                                   ((800, 10), 800, 10)]:
+        w = _call("glorot_uniform", glorot_uniform, shape, _np.random.default_rng(42))
+        again = _call("glorot_uniform", glorot_uniform, shape, _np.random.default_rng(42))
+        other = _call("glorot_uniform", glorot_uniform, shape, _np.random.default_rng(7))
+        values = _nested(w)
+        _equal(f"glorot_uniform{shape}: shape", _shape(values), shape)
+        flat = _flat(values)
+        _true(f"glorot_uniform{shape}: the same rng seed must give the same weights "
+              "(draw everything from rng)", flat == _flat(_nested(again)))
+        _true(f"glorot_uniform{shape}: different seeds must give different weights",
+              flat != _flat(_nested(other)))
+        n = _len(flat)
+        mean = _sum(flat) / n
+        var = _sum([(v - mean) ** 2 for v in flat]) / n
+        limit = _sqrt(6.0 / (fan_in + fan_out))
+        want = 2.0 / (fan_in + fan_out)
+        _true(f"glorot_uniform{shape}: expected variance {want:.6g}, got {var:.6g}",
+              _abs(var - want) < 0.05 * want)
+        _true(f"glorot_uniform{shape}: expected mean 0, got {mean:.4g}",
+              _abs(mean) < 5 * _sqrt(want / n))
+        biggest = _max([_abs(v) for v in flat])
+        _true(f"glorot_uniform{shape}: values must fill [-{limit:.5g}, {limit:.5g}], "
+              f"largest |w| is {biggest:.5g}", biggest <= limit and biggest > 0.98 * limit)
+    """, uses={"glorot_uniform"}),
+    tests("test_he_normal", 2, visible="""
+    # tests: he_normal
+    w = he_normal((400, 100), np.random.default_rng(0))
+    assert w.shape == (400, 100), f"expected shape (400, 100), got {w.shape}"
+    assert abs(w.var() - 2 / 400) < 0.05 * 2 / 400, f"expected variance 0.005, got {w.var():.5f}"
+    """, hidden="""
+    for shape, fan_in in [((300, 60), 300), ((3, 3, 16, 32), 144), ((10, 1500), 10)]:
+        w = _call("he_normal", he_normal, shape, _np.random.default_rng(3))
+        again = _call("he_normal", he_normal, shape, _np.random.default_rng(3))
+        values = _nested(w)
+        _equal(f"he_normal{shape}: shape", _shape(values), shape)
+        flat = _flat(values)
+        _true(f"he_normal{shape}: the same rng seed must give the same weights",
+              flat == _flat(_nested(again)))
+        n = _len(flat)
+        mean = _sum(flat) / n
+        var = _sum([(v - mean) ** 2 for v in flat]) / n
+        want = 2.0 / fan_in
+        _true(f"he_normal{shape}: expected variance {want:.6g}, got {var:.6g}",
+              _abs(var - want) < 0.05 * want)
+        _true(f"he_normal{shape}: expected mean 0, got {mean:.4g}",
+              _abs(mean) < 5 * _sqrt(want / n))
+        sd = _sqrt(want)
+        tail = _len([v for v in flat if _abs(v) > 2 * sd]) / n
+        _true(f"he_normal{shape}: a normal distribution puts 4.6% of its mass beyond 2 "
+              f"standard deviations, your weights put {100 * tail:.2f}% there", 0.03 < tail < 0.065)
+    """, uses={"he_normal"}),
+    md(r"""
+    ## 3. Activation variance through a deep network (2 points)
+
+    Write `activation_variances(x, weights, activation)`: starting from `a = x`, apply for each
+    kernel `W` in `weights` the layer `a = f(a @ W)` (no bias), and return the list of
+    `a.var()` (variance over all entries) after each layer. `activation` is one of
+    `"linear"` ($f(z) = z$), `"tanh"` or `"relu"`.
+    """),
+    solution("activation_variances", """
+    def activation_variances(x, weights, activation):
+        \"\"\"Variance of the activations after each layer a = f(a @ W).\"\"\"
+        ### BEGIN SOLUTION
+        functions = {"linear": lambda z: z, "tanh": np.tanh, "relu": lambda z: np.maximum(z, 0)}
+        f = functions[activation]
+        a, variances = x, []
+        for w in weights:
+            a = f(a @ w)
+            variances.append(float(a.var()))
+        return variances
+        ### END SOLUTION
+    """),
+    tests("test_activation_variances", 2, visible="""
+    # tests: activation_variances with identity kernels keeps the input variance
+    x = np.array([[1.0, -1.0], [3.0, -3.0]])
+    v = activation_variances(x, [np.eye(2), np.eye(2)], "linear")
+    assert np.allclose(v, [5.0, 5.0]), f"expected [5.0, 5.0], got {v}"
+    v = activation_variances(x, [np.eye(2)], "relu")   # relu keeps [[1, 0], [3, 0]]
+    assert np.allclose(v, [1.5]), f"expected [1.5], got {v}"
+    """, hidden="""
+    def act(name, z):
+        if name == "linear":
+            return z
+        if name == "relu":
+            return z if z > 0 else 0.0
+        e = _exp(2.0 * z)
+        return (e - 1.0) / (e + 1.0)
+
+    for seed, batch, widths, name in [(1, 12, [6, 8, 5, 4], "tanh"), (2, 9, [4, 4, 4], "relu"),
+                                      (3, 5, [3, 7, 2], "linear")]:
+        x = _rand([batch, widths[0]], seed, -2.0, 2.0)
+        kernels = [_rand([widths[i], widths[i + 1]], seed * 10 + i)
+                   for i in _range(_len(widths) - 1)]
+        got = _call("activation_variances", activation_variances, _arr(x),
+                    [_arr(w) for w in kernels], name)
+        a, want = x, []
+        for w in kernels:
+            a = [[act(name, z) for z in row] for row in _matmul(a, w)]
+            flat = _flat(a)
+            mean = _sum(flat) / _len(flat)
+            want.append(_sum([(v - mean) ** 2 for v in flat]) / _len(flat))
+        _close(f"activation_variances ({name}, widths {widths}, batch {batch})",
+               [_nested(v) for v in got], want, rtol=1e-7, atol=1e-12)
+    """, uses={"activation_variances"}),
+    md("""
+    Now see the effect of the scale. The cell below (not graded) pushes a batch through 30 tanh
+    layers of width 200, with Glorot weights, and with weights drawn at the "naive" scale
+    $\\mathcal N(0, 1)$ and $\\mathcal N(0, 0.01^2)$. Which activations saturate, which vanish?
+    Repeat with ReLU and He.
+    """),
+    code("""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(256, 200))
+    for label, make in [("glorot", lambda: glorot_uniform((200, 200), rng)),
+                        ("N(0, 1)", lambda: rng.normal(0, 1.0, (200, 200))),
+                        ("N(0, 0.01^2)", lambda: rng.normal(0, 0.01, (200, 200)))]:
+        variances = activation_variances(x, [make() for _ in range(30)], "tanh")
+        print(f"{label:>13}: layer 1 {variances[0]:.3g}, layer 10 {variances[9]:.3g}, "
+              f"layer 30 {variances[-1]:.3g}")
+    """),
+    md(r"""
+    ## 4. Why not start from zero? (2 points)
+
+    Take a two-layer network $\hat y = \tanh(x W_1) W_2$ with the mean squared error
+    $J = \frac{1}{N K}\sum (\hat y - y)^2$ over the $N \times K$ outputs. Write
+    `two_layer_grads(x, y, W1, W2)` returning `(dW1, dW2)`, the gradients of $J$:
+
+    $$
+    h = \tanh(x W_1),\quad \delta = \tfrac{2}{NK}(\hat y - y),\quad
+    \frac{\partial J}{\partial W_2} = h^\top \delta,\quad
+    \frac{\partial J}{\partial W_1} = x^\top\bigl[(\delta W_2^\top) \otimes (1 - h^2)\bigr]
+    $$
+
+    Then run the cell after the tests: when every weight starts at the same value, all hidden
+    units compute the same thing and receive the same gradient, so they stay identical forever —
+    the network behaves as if it had a single hidden unit. Random initialization breaks this
+    symmetry.
+    """),
+    solution("two_layer_grads", """
+    def two_layer_grads(x, y, W1, W2):
+        \"\"\"Gradients (dW1, dW2) of the mean squared error of tanh(x @ W1) @ W2.\"\"\"
+        ### BEGIN SOLUTION
+        h = np.tanh(x @ W1)
+        delta = 2 * (h @ W2 - y) / y.size
+        dW2 = h.T @ delta
+        dW1 = x.T @ ((delta @ W2.T) * (1 - h ** 2))
+        return dW1, dW2
+        ### END SOLUTION
+    """),
+    tests("test_two_layer_grads", 2, visible="""
+    # tests: two_layer_grads against a finite difference on one weight
+    rng = np.random.default_rng(1)
+    x, y = rng.normal(size=(4, 3)), rng.normal(size=(4, 2))
+    W1, W2 = rng.normal(size=(3, 5)), rng.normal(size=(5, 2))
+    dW1, dW2 = two_layer_grads(x, y, W1, W2)
+    loss = lambda W1, W2: np.mean((np.tanh(x @ W1) @ W2 - y) ** 2)
+    E = np.zeros_like(W1); E[1, 2] = 1e-6
+    numeric = (loss(W1 + E, W2) - loss(W1 - E, W2)) / 2e-6
+    assert np.isclose(dW1[1, 2], numeric, rtol=1e-4), f"expected {numeric}, got {dW1[1, 2]}"
+    """, hidden="""
+    def tanh(z):
+        e = _exp(2.0 * z)
+        return (e - 1.0) / (e + 1.0)
+
+    for seed, n, d, hdim, k in [(5, 5, 3, 4, 2), (6, 7, 2, 3, 1), (7, 1, 4, 2, 3)]:
+        x, y = _rand([n, d], seed), _rand([n, k], seed + 1)
+        w1, w2 = _rand([d, hdim], seed + 2), _rand([hdim, k], seed + 3)
+        got = _call("two_layer_grads", two_layer_grads, _arr(x), _arr(y), _arr(w1), _arr(w2))
+        _true("two_layer_grads must return (dW1, dW2)", _len(got) == 2)
+        h = [[tanh(z) for z in row] for row in _matmul(x, w1)]
+        yhat = _matmul(h, w2)
+        delta = [[2.0 * (yhat[i][j] - y[i][j]) / (n * k) for j in _range(k)] for i in _range(n)]
+        dw2 = _matmul(_transpose(h), delta)
+        back = _matmul(delta, _transpose(w2))
+        dz = [[back[i][j] * (1.0 - h[i][j] ** 2) for j in _range(hdim)] for i in _range(n)]
+        dw1 = _matmul(_transpose(x), dz)
+        what = f"two_layer_grads with x {n}x{d}, W1 {d}x{hdim}, W2 {hdim}x{k}"
+        _close(what + ": dW2", got[1], dw2, rtol=1e-7, atol=1e-12)
+        _close(what + ": dW1", got[0], dw1, rtol=1e-7, atol=1e-12)
+    """, uses={"two_layer_grads"}),
+    code("""
+    # Symmetry: train 200 steps from a constant start and from a random start.
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 3))
+    y = np.sin(x[:, :1]) + x[:, 1:2] * x[:, 2:3]
+    for label, W1 in [("constant", np.full((3, 8), 0.3)), ("random", rng.normal(0, 0.5, (3, 8)))]:
+        W2 = np.full((8, 1), 0.3)
+        for _ in range(200):
+            dW1, dW2 = two_layer_grads(x, y, W1, W2)
+            W1, W2 = W1 - 0.1 * dW1, W2 - 0.1 * dW2
+        distinct = len(np.unique(W1.round(8), axis=1).T)
+        print(f"{label:>8} start: {distinct} distinct hidden units out of 8")
+    """),
+]

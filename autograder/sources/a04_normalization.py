@@ -1,0 +1,315 @@
+"""04_normalization: BatchNorm and LayerNorm forward/backward, standardization without leakage."""
+
+from nbsrc import locked, md, solution, tests
+
+NAME = "04_normalization"
+
+CELLS = [
+    md("""
+    # Assignment 4 — Normalization layers
+
+    You will write Batch Normalization and Layer Normalization as pairs of functions: a
+    `forward` that returns the output and a `cache` (whatever the backward pass needs), and a
+    `backward` that turns the gradient of the loss with respect to the output, `dy`, into
+    gradients with respect to the input and to the parameters. Inputs are batches of shape
+    `(batch, features)`. Use NumPy only, and return new arrays (never modify your inputs).
+
+    The grader compares with values computed independently, on several shapes and over several
+    training steps, and in both training and inference mode.
+    """),
+    locked("imports", """
+    import numpy as np
+    """),
+    md(r"""
+    ## 1. Batch Normalization, forward (2 + 2 points)
+
+    In **training** mode, BatchNorm normalizes each feature with the statistics of the current
+    batch, then scales and shifts it with learned $\gamma, \beta$:
+
+    $$\mu_B = \tfrac1N\sum_i x_i,\quad \sigma_B^2 = \tfrac1N\sum_i (x_i - \mu_B)^2,\quad
+    \hat x_i = \frac{x_i - \mu_B}{\sqrt{\sigma_B^2 + \varepsilon}},\quad y_i = \gamma \hat x_i + \beta$$
+
+    and it updates running averages of the statistics (Keras' convention, `momentum` close to 1):
+
+    $$\text{moving\_mean} \leftarrow m\,\text{moving\_mean} + (1 - m)\,\mu_B,\qquad
+    \text{moving\_var} \leftarrow m\,\text{moving\_var} + (1 - m)\,\sigma_B^2$$
+
+    In **inference** mode it uses `moving_mean` and `moving_var` instead of the batch statistics
+    and leaves them unchanged: a prediction for one example must not depend on the other examples
+    of its batch. Return `(y, moving_mean, moving_var, cache)` (the cache may be `None` in
+    inference mode).
+    """),
+    solution("batchnorm_forward", """
+    def batchnorm_forward(x, gamma, beta, moving_mean, moving_var, training, momentum=0.99,
+                          epsilon=1e-3):
+        \"\"\"BatchNorm on a (batch, features) array; returns (y, moving_mean, moving_var, cache).\"\"\"
+        ### BEGIN SOLUTION
+        if not training:
+            x_hat = (x - moving_mean) / np.sqrt(moving_var + epsilon)
+            return gamma * x_hat + beta, moving_mean, moving_var, None
+        mean, var = x.mean(axis=0), x.var(axis=0)
+        x_hat = (x - mean) / np.sqrt(var + epsilon)
+        moving_mean = momentum * moving_mean + (1 - momentum) * mean
+        moving_var = momentum * moving_var + (1 - momentum) * var
+        cache = (x_hat, gamma, var, epsilon)
+        return gamma * x_hat + beta, moving_mean, moving_var, cache
+        ### END SOLUTION
+    """),
+    tests("test_batchnorm_training", 2, visible="""
+    # tests: batchnorm_forward, training mode
+    x = np.array([[1.0, 10.0], [3.0, 30.0]])
+    y, mm, mv, _ = batchnorm_forward(x, np.ones(2), np.zeros(2), np.zeros(2), np.ones(2),
+                                     training=True, momentum=0.9, epsilon=0.0)
+    assert np.allclose(y, [[-1, -1], [1, 1]]), f"expected [[-1, -1], [1, 1]], got {y}"
+    assert np.allclose(mm, [0.2, 2.0]), f"expected moving_mean [0.2, 2.0], got {mm}"
+    assert np.allclose(mv, [1.0, 10.9]), f"expected moving_var [1.0, 10.9], got {mv}"
+    """, hidden="""
+    for seed, n, d, mom, eps in [(1, 6, 3, 0.9, 1e-3), (2, 4, 5, 0.99, 1e-5), (3, 2, 1, 0.5, 0.1)]:
+        gamma, beta = _rand([d], seed + 1, 0.5, 2.0), _rand([d], seed + 2)
+        mm, mv = [0.0] * d, [1.0] * d
+        got_mm, got_mv = _arr(mm), _arr(mv)
+        for step in _range(3):
+            x = _rand([n, d], seed * 10 + step, -3.0, 5.0)
+            out = _call("batchnorm_forward", batchnorm_forward, _arr(x), _arr(gamma), _arr(beta),
+                        got_mm, got_mv, True, mom, eps)
+            _true("batchnorm_forward must return (y, moving_mean, moving_var, cache)",
+                  _len(out) == 4)
+            cols = _transpose(x)
+            mean = [_sum(c) / n for c in cols]
+            var = [_sum([(v - mean[j]) ** 2 for v in cols[j]]) / n for j in _range(d)]
+            y = [[gamma[j] * (row[j] - mean[j]) / _sqrt(var[j] + eps) + beta[j]
+                  for j in _range(d)] for row in x]
+            mm = [mom * mm[j] + (1 - mom) * mean[j] for j in _range(d)]
+            mv = [mom * mv[j] + (1 - mom) * var[j] for j in _range(d)]
+            what = f"batchnorm_forward(training=True) on a {n}x{d} batch, step {step + 1}"
+            _close(what + ": y", out[0], y, rtol=1e-6, atol=1e-9)
+            _close(what + ": moving_mean", out[1], mm)
+            _close(what + ": moving_var", out[2], mv)
+            got_mm, got_mv = out[1], out[2]
+    """, uses={"batchnorm_forward"}),
+    tests("test_batchnorm_inference", 2, visible="""
+    # tests: batchnorm_forward, inference mode uses the moving statistics
+    x = np.array([[1.0], [3.0]])
+    y, mm, mv, _ = batchnorm_forward(x, np.full(1, 2.0), np.full(1, 0.5), np.full(1, 1.0),
+                                     np.full(1, 4.0), training=False, epsilon=0.0)
+    assert np.allclose(y, [[0.5], [2.5]]), f"expected [[0.5], [2.5]], got {y}"
+    assert np.allclose(mm, [1.0]) and np.allclose(mv, [4.0]), "inference must not update them"
+    """, hidden="""
+    for seed, n, d, eps in [(4, 5, 3, 1e-3), (5, 1, 4, 1e-5), (6, 3, 2, 0.5)]:
+        gamma, beta = _rand([d], seed + 1, 0.5, 2.0), _rand([d], seed + 2)
+        mm, mv = _rand([d], seed + 3), _rand([d], seed + 4, 0.1, 3.0)
+        x = _rand([n, d], seed, -4.0, 4.0)
+        out = _call("batchnorm_forward", batchnorm_forward, _arr(x), _arr(gamma), _arr(beta),
+                    _arr(mm), _arr(mv), False, 0.9, eps)
+        y = [[gamma[j] * (row[j] - mm[j]) / _sqrt(mv[j] + eps) + beta[j] for j in _range(d)]
+             for row in x]
+        what = f"batchnorm_forward(training=False) on a {n}x{d} batch"
+        _close(what + ": y", out[0], y, rtol=1e-6, atol=1e-9)
+        _close(what + ": moving_mean (must be unchanged)", out[1], mm, rtol=0.0, atol=0.0)
+        _close(what + ": moving_var (must be unchanged)", out[2], mv, rtol=0.0, atol=0.0)
+        # one example alone must get the same output as inside its batch
+        alone = _call("batchnorm_forward", batchnorm_forward, _arr([x[0]]), _arr(gamma),
+                      _arr(beta), _arr(mm), _arr(mv), False, 0.9, eps)
+        _close(what + ": first example predicted alone", alone[0], [y[0]], rtol=1e-6, atol=1e-9)
+    """, uses={"batchnorm_forward"}),
+    md(r"""
+    ## 2. Batch Normalization, backward (3 points)
+
+    Given `dy` $= \partial J / \partial y$ and the cache of a **training-mode** forward pass,
+    return `(dx, dgamma, dbeta)`:
+
+    $$\frac{\partial J}{\partial \beta} = \sum_i dy_i,\qquad
+    \frac{\partial J}{\partial \gamma} = \sum_i dy_i \otimes \hat x_i,\qquad
+    \frac{\partial J}{\partial x_i} = \frac{\gamma}{N\sqrt{\sigma_B^2 + \varepsilon}}
+    \Bigl(N\, dy_i - \sum_k dy_k - \hat x_i \otimes \sum_k dy_k \otimes \hat x_k\Bigr)$$
+
+    The last two terms appear because every $x_i$ also moves the batch mean and variance.
+    """),
+    solution("batchnorm_backward", """
+    def batchnorm_backward(dy, cache):
+        \"\"\"Gradients (dx, dgamma, dbeta) of a training-mode batchnorm_forward.\"\"\"
+        ### BEGIN SOLUTION
+        x_hat, gamma, var, epsilon = cache
+        n = dy.shape[0]
+        dbeta = dy.sum(axis=0)
+        dgamma = (dy * x_hat).sum(axis=0)
+        dx = gamma / (n * np.sqrt(var + epsilon)) * (n * dy - dbeta - x_hat * dgamma)
+        return dx, dgamma, dbeta
+        ### END SOLUTION
+    """),
+    tests("test_batchnorm_backward", 3, visible="""
+    # tests: batchnorm_backward against finite differences
+    rng = np.random.default_rng(0)
+    x, dy = rng.normal(size=(5, 3)), rng.normal(size=(5, 3))
+    gamma, beta = rng.normal(size=3), rng.normal(size=3)
+    def loss(x, gamma):
+        y = batchnorm_forward(x, gamma, beta, np.zeros(3), np.ones(3), training=True)[0]
+        return np.sum(y * dy)
+    _, _, _, cache = batchnorm_forward(x, gamma, beta, np.zeros(3), np.ones(3), training=True)
+    dx, dgamma, dbeta = batchnorm_backward(dy, cache)
+    E = np.zeros_like(x); E[2, 1] = 1e-6
+    numeric = (loss(x + E, gamma) - loss(x - E, gamma)) / 2e-6
+    assert np.isclose(dx[2, 1], numeric, rtol=1e-4), f"dx[2, 1]: expected {numeric}, got {dx[2, 1]}"
+    assert np.allclose(dbeta, dy.sum(axis=0)), f"dbeta: expected {dy.sum(axis=0)}, got {dbeta}"
+    """, hidden="""
+    for seed, n, d, eps in [(7, 6, 3, 1e-3), (8, 3, 4, 1e-5), (9, 2, 2, 0.01)]:
+        x, dy = _rand([n, d], seed, -2.0, 3.0), _rand([n, d], seed + 1)
+        gamma, beta = _rand([d], seed + 2, 0.5, 2.0), _rand([d], seed + 3)
+        out = _call("batchnorm_forward", batchnorm_forward, _arr(x), _arr(gamma), _arr(beta),
+                    _arr([0.0] * d), _arr([1.0] * d), True, 0.99, eps)
+        got = _call("batchnorm_backward", batchnorm_backward, _arr(dy), out[3])
+        _true("batchnorm_backward must return (dx, dgamma, dbeta)", _len(got) == 3)
+        cols = _transpose(x)
+        mean = [_sum(c) / n for c in cols]
+        var = [_sum([(v - mean[j]) ** 2 for v in cols[j]]) / n for j in _range(d)]
+        xh = [[(row[j] - mean[j]) / _sqrt(var[j] + eps) for j in _range(d)] for row in x]
+        dbeta = [_sum([dy[i][j] for i in _range(n)]) for j in _range(d)]
+        dgamma = [_sum([dy[i][j] * xh[i][j] for i in _range(n)]) for j in _range(d)]
+        dx = [[gamma[j] / (n * _sqrt(var[j] + eps)) * (n * dy[i][j] - dbeta[j] - xh[i][j] * dgamma[j])
+               for j in _range(d)] for i in _range(n)]
+        what = f"batchnorm_backward on a {n}x{d} batch (epsilon={eps})"
+        _close(what + ": dbeta", got[2], dbeta, rtol=1e-6, atol=1e-9)
+        _close(what + ": dgamma", got[1], dgamma, rtol=1e-6, atol=1e-9)
+        _close(what + ": dx", got[0], dx, rtol=1e-5, atol=1e-9)
+    """, uses={"batchnorm_forward", "batchnorm_backward"}),
+    md(r"""
+    ## 3. Layer Normalization (1 + 2 points)
+
+    LayerNorm normalizes each **example** over its features instead (statistics per row), so it
+    behaves the same in training and inference and does not need running averages:
+
+    $$\mu_i = \tfrac1D\sum_j x_{ij},\quad \sigma_i^2 = \tfrac1D\sum_j (x_{ij} - \mu_i)^2,\quad
+    \hat x_{ij} = \frac{x_{ij} - \mu_i}{\sqrt{\sigma_i^2 + \varepsilon}},\quad
+    y_{ij} = \gamma_j \hat x_{ij} + \beta_j$$
+
+    The backward pass is the BatchNorm one with the roles of rows and columns exchanged for the
+    normalization, while $\partial J/\partial\gamma$ and $\partial J/\partial\beta$ still sum
+    over the batch:
+
+    $$\frac{\partial J}{\partial x_{ij}} = \frac{1}{D\sqrt{\sigma_i^2 + \varepsilon}}
+    \Bigl(D\, g_{ij} - \sum_k g_{ik} - \hat x_{ij} \sum_k g_{ik}\hat x_{ik}\Bigr),
+    \qquad g_{ij} = \gamma_j\, dy_{ij}$$
+    """),
+    solution("layernorm", """
+    def layernorm_forward(x, gamma, beta, epsilon=1e-3):
+        \"\"\"LayerNorm over the last axis of a (batch, features) array; returns (y, cache).\"\"\"
+        ### BEGIN SOLUTION
+        mean = x.mean(axis=1, keepdims=True)
+        var = x.var(axis=1, keepdims=True)
+        x_hat = (x - mean) / np.sqrt(var + epsilon)
+        return gamma * x_hat + beta, (x_hat, gamma, var, epsilon)
+        ### END SOLUTION
+
+
+    def layernorm_backward(dy, cache):
+        \"\"\"Gradients (dx, dgamma, dbeta) of layernorm_forward.\"\"\"
+        ### BEGIN SOLUTION
+        x_hat, gamma, var, epsilon = cache
+        d = dy.shape[1]
+        g = dy * gamma
+        dx = (d * g - g.sum(axis=1, keepdims=True)
+              - x_hat * (g * x_hat).sum(axis=1, keepdims=True)) / (d * np.sqrt(var + epsilon))
+        return dx, (dy * x_hat).sum(axis=0), dy.sum(axis=0)
+        ### END SOLUTION
+    """),
+    tests("test_layernorm_forward", 1, visible="""
+    # tests: layernorm_forward normalizes each row
+    y, _ = layernorm_forward(np.array([[1.0, 3.0], [10.0, 30.0]]), np.ones(2), np.zeros(2),
+                             epsilon=0.0)
+    assert np.allclose(y, [[-1, 1], [-1, 1]]), f"expected [[-1, 1], [-1, 1]], got {y}"
+    """, hidden="""
+    for seed, n, d, eps in [(10, 4, 5, 1e-3), (11, 1, 3, 1e-5), (12, 3, 2, 0.2)]:
+        x = _rand([n, d], seed, -3.0, 6.0)
+        gamma, beta = _rand([d], seed + 1, 0.5, 2.0), _rand([d], seed + 2)
+        out = _call("layernorm_forward", layernorm_forward, _arr(x), _arr(gamma), _arr(beta), eps)
+        y = []
+        for row in x:
+            mean = _sum(row) / d
+            var = _sum([(v - mean) ** 2 for v in row]) / d
+            y.append([gamma[j] * (row[j] - mean) / _sqrt(var + eps) + beta[j] for j in _range(d)])
+        _close(f"layernorm_forward on a {n}x{d} batch (epsilon={eps}): y", out[0], y,
+               rtol=1e-6, atol=1e-9)
+    """, uses={"layernorm_forward"}),
+    tests("test_layernorm_backward", 2, visible="""
+    # tests: layernorm_backward against a finite difference
+    rng = np.random.default_rng(1)
+    x, dy, gamma, beta = rng.normal(size=(3, 4)), rng.normal(size=(3, 4)), rng.normal(size=4), rng.normal(size=4)
+    loss = lambda x: np.sum(layernorm_forward(x, gamma, beta)[0] * dy)
+    dx, dgamma, dbeta = layernorm_backward(dy, layernorm_forward(x, gamma, beta)[1])
+    E = np.zeros_like(x); E[1, 3] = 1e-6
+    numeric = (loss(x + E) - loss(x - E)) / 2e-6
+    assert np.isclose(dx[1, 3], numeric, rtol=1e-4), f"dx[1, 3]: expected {numeric}, got {dx[1, 3]}"
+    """, hidden="""
+    for seed, n, d, eps in [(13, 4, 5, 1e-3), (14, 2, 3, 1e-5), (15, 3, 2, 0.05)]:
+        x, dy = _rand([n, d], seed, -2.0, 3.0), _rand([n, d], seed + 1)
+        gamma, beta = _rand([d], seed + 2, 0.5, 2.0), _rand([d], seed + 3)
+        out = _call("layernorm_forward", layernorm_forward, _arr(x), _arr(gamma), _arr(beta), eps)
+        got = _call("layernorm_backward", layernorm_backward, _arr(dy), out[1])
+        _true("layernorm_backward must return (dx, dgamma, dbeta)", _len(got) == 3)
+        dx, xh = [], []
+        for i in _range(n):
+            row = x[i]
+            mean = _sum(row) / d
+            var = _sum([(v - mean) ** 2 for v in row]) / d
+            h = [(v - mean) / _sqrt(var + eps) for v in row]
+            g = [gamma[j] * dy[i][j] for j in _range(d)]
+            gs, ghs = _sum(g), _sum([g[j] * h[j] for j in _range(d)])
+            dx.append([(d * g[j] - gs - h[j] * ghs) / (d * _sqrt(var + eps)) for j in _range(d)])
+            xh.append(h)
+        dgamma = [_sum([dy[i][j] * xh[i][j] for i in _range(n)]) for j in _range(d)]
+        dbeta = [_sum([dy[i][j] for i in _range(n)]) for j in _range(d)]
+        what = f"layernorm_backward on a {n}x{d} batch (epsilon={eps})"
+        _close(what + ": dbeta", got[2], dbeta, rtol=1e-6, atol=1e-9)
+        _close(what + ": dgamma", got[1], dgamma, rtol=1e-6, atol=1e-9)
+        _close(what + ": dx", got[0], dx, rtol=1e-5, atol=1e-9)
+    """, uses={"layernorm_forward", "layernorm_backward"}),
+    md(r"""
+    ## 4. Standardizing inputs without leaking the test set (2 points)
+
+    Inputs are usually standardized feature by feature: $x' = (x - \mu) / s$. The mean $\mu$ and
+    standard deviation $s$ must be computed on the **training set only** and then applied
+    unchanged to the validation and test sets; computing them on all the data (or on the test
+    set itself) lets information about the test set leak into training and makes the test score
+    optimistic.
+
+    Write `standardize_split(x_train, x_test)` returning `(train_standardized,
+    test_standardized)`. Use the population standard deviation (`np.std`); a feature that is
+    constant in the training set has $s = 0$: use $s = 1$ for it (centre it only).
+    """),
+    solution("standardize_split", """
+    def standardize_split(x_train, x_test):
+        \"\"\"Standardize both sets with the training set's per-feature mean and std.\"\"\"
+        ### BEGIN SOLUTION
+        mean = x_train.mean(axis=0)
+        scale = x_train.std(axis=0)
+        scale = np.where(scale == 0, 1.0, scale)
+        return (x_train - mean) / scale, (x_test - mean) / scale
+        ### END SOLUTION
+    """),
+    tests("test_standardize_split", 2, visible="""
+    # tests: standardize_split
+    train = np.array([[0.0, 5.0], [2.0, 5.0]])
+    test = np.array([[4.0, 6.0]])
+    tr, te = standardize_split(train, test)
+    assert np.allclose(tr, [[-1, 0], [1, 0]]), f"train: expected [[-1, 0], [1, 0]], got {tr}"
+    assert np.allclose(te, [[3, 1]]), f"test: expected [[3, 1]] (training statistics), got {te}"
+    """, hidden="""
+    for seed, n_train, n_test, d in [(16, 8, 3, 4), (17, 5, 5, 2), (18, 2, 1, 3)]:
+        train = _rand([n_train, d], seed, -1.0, 3.0)
+        test = _rand([n_test, d], seed + 1, 5.0, 9.0)
+        for row in train:
+            row[0] = 2.5   # a feature constant in the training set
+        got = _call("standardize_split", standardize_split, _arr(train), _arr(test))
+        _true("standardize_split must return (train, test)", _len(got) == 2)
+        cols = _transpose(train)
+        mean = [_sum(c) / n_train for c in cols]
+        sd = [_sqrt(_sum([(v - mean[j]) ** 2 for v in cols[j]]) / n_train) for j in _range(d)]
+        sd = [s if s > 0 else 1.0 for s in sd]
+        want_train = [[(row[j] - mean[j]) / sd[j] for j in _range(d)] for row in train]
+        want_test = [[(row[j] - mean[j]) / sd[j] for j in _range(d)] for row in test]
+        what = f"standardize_split with {n_train} training and {n_test} test rows"
+        _close(what + ": standardized training set", got[0], want_train, rtol=1e-7, atol=1e-9)
+        _close(what + ": standardized test set (training statistics only)", got[1], want_test,
+               rtol=1e-7, atol=1e-9)
+    """, uses={"standardize_split"}),
+]

@@ -1,0 +1,243 @@
+"""Grading one student: a private nbgrader course directory, the sandboxed kernel, feedback.
+
+Each student is graded in a fresh temporary course directory holding only a copy of the master
+gradebook and that student's (rebuilt) notebook. nbgrader restores read-only and test cells from
+the gradebook, hidden tests included, and executes the notebook in a kernel that runs inside the
+sandbox (:mod:`optreg.grading.sandbox`), whose only visible folder is an empty scratch
+directory. The result (scores per graded cell, status, message) is returned as a dict.
+
+``python -m optreg.grading.autograde`` is a worker: it reads one JSON task per line on stdin and
+answers one JSON result per line on stdout, so that nbgrader is imported once per worker, not
+once per student.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import sys
+import tempfile
+import traceback
+from pathlib import Path
+
+import nbformat
+
+from optreg.grading.course import (
+    ensure_venv_on_path,
+    fast_gradebook_creation,
+    workspace_config,
+)
+from optreg.grading.sandbox import Limits, SandboxKernelManager, prepare_scratch, sandbox_prefix
+from optreg.grading.submissions import InvalidNotebook, read_tolerant, rebuild
+
+PROBLEM_NAMES = {
+    "DeadKernelError": "the kernel died (crash, exit() or memory limit)",
+    "CellTimeoutError": "a cell ran past the time limit",
+}
+
+
+def build_master(source_nb: Path, workdir: Path, assignment: str) -> tuple[Path, Path]:
+    """Gradebook and release notebook of ``assignment``, built once per grading run.
+
+    Returns (gradebook path, release notebook path)."""
+    from nbgrader.converters import GenerateAssignment
+    from nbgrader.coursedir import CourseDirectory
+
+    ensure_venv_on_path()
+    fast_gradebook_creation()
+    stamp = workdir / "source.ipynb"
+    db = workdir / "gradebook.db"
+    release = workdir / "release" / assignment / f"{assignment}.ipynb"
+    current = source_nb.read_bytes()
+    if stamp.is_file() and stamp.read_bytes() == current and db.is_file() and release.is_file():
+        return db, release
+    if workdir.exists():
+        shutil.rmtree(workdir)
+    (workdir / "source" / assignment).mkdir(parents=True)
+    shutil.copy(source_nb, workdir / "source" / assignment / f"{assignment}.ipynb")
+    config = workspace_config(workdir, db_path=db)
+    coursedir = CourseDirectory(config=config)
+    coursedir.assignment_id = assignment
+    app = GenerateAssignment(coursedir=coursedir, config=config)
+    app.force, app.create_assignment = True, True
+    app.log.setLevel(logging.ERROR)
+    app.start()
+    stamp.write_bytes(current)
+    return db, release
+
+
+def _grading_config(course: Path, db: Path, task: dict, scratch: Path):
+    from nbconvert.preprocessors import ClearMetadataPreprocessor
+    from nbgrader.preprocessors import (
+        AssignLatePenalties,
+        CheckCellMetadata,
+        IgnorePattern,
+        LimitOutput,
+        SaveAutoGrades,
+    )
+
+    from optreg.grading.execute import SafeExecute, StderrToStdout
+
+    c = workspace_config(course, db_path=db)
+    c.Autograde.autograde_preprocessors = [
+        SafeExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, StderrToStdout,
+        SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+    c.OverwriteCells.add_missing_cells = True
+    c.Execute.timeout = int(task["timeout"])
+    c.Execute.startup_timeout = 120
+    c.Execute.iopub_timeout = 10
+    c.Execute.raise_on_iopub_timeout = False
+    c.Execute.shutdown_kernel = "immediate"  # results are in; no need to wait for a clean exit
+    if task.get("sandbox", True):
+        limits = Limits(**task.get("limits", {}))
+        c.Execute.kernel_manager_class = SandboxKernelManager
+        c.SandboxKernelManager.sandbox_prefix = sandbox_prefix(scratch, int(task["uid"]), limits)
+        c.SandboxKernelManager.transport = "ipc"
+        c.SandboxKernelManager.ip = str(scratch / ".k")
+        c.SandboxKernelManager.connection_file = str(scratch / ".kernel.json")
+    return c
+
+
+def _scores(db: Path, assignment: str, student: str) -> tuple[float, float, dict[str, float]]:
+    from nbgrader.api import Gradebook
+
+    with Gradebook("sqlite:///" + str(db)) as gb:
+        submission = gb.find_submission(assignment, student)
+        cells = {}
+        for notebook in submission.notebooks:
+            for grade in notebook.grades:
+                cells[grade.name] = float(grade.score or 0.0)
+        return float(submission.score or 0.0), float(submission.max_score), cells
+
+
+def max_scores(db: Path, assignment: str) -> tuple[float, dict[str, float]]:
+    from nbgrader.api import Gradebook
+
+    with Gradebook("sqlite:///" + str(db)) as gb:
+        found = gb.find_assignment(assignment)
+        cells = {g.name: float(g.max_score) for nb in found.notebooks for g in nb.grade_cells}
+        return float(found.max_score), cells
+
+
+def _problems(autograded: Path) -> list[str]:
+    """Execution problems recorded in the autograded notebook (kernel death, timeouts)."""
+    try:
+        nb = nbformat.read(autograded, as_version=4)
+    except Exception:
+        return []
+    found = []
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            name = output.get("ename")
+            if name in PROBLEM_NAMES and PROBLEM_NAMES[name] not in found:
+                found.append(PROBLEM_NAMES[name])
+    return found
+
+
+_FEEDBACK_APPS: dict = {}
+
+
+def _feedback(course: Path, db: Path, task: dict) -> Path:
+    """nbgrader's feedback HTML, with hidden tests removed (:class:`HideHiddenTests`).
+
+    One GenerateFeedback app is kept per worker process and pointed at each student's course
+    directory in turn: building it compiles the HTML templates, which costs more than the
+    rendering itself."""
+    from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+    from nbgrader.converters import GenerateFeedback
+    from nbgrader.coursedir import CourseDirectory
+    from nbgrader.preprocessors import GetGrades
+
+    from optreg.grading.execute import HideHiddenTests
+
+    app = _FEEDBACK_APPS.get("app")
+    if app is None:
+        config = workspace_config(course, db_path=db)
+        config.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests,
+                                                 CSSHTMLHeaderPreprocessor]
+        app = GenerateFeedback(coursedir=CourseDirectory(config=config), config=config)
+        app.force = True
+        app.log.setLevel(logging.ERROR)
+        _FEEDBACK_APPS["app"] = app
+    app.coursedir.root = str(course)
+    app.coursedir.db_url = "sqlite:///" + str(db)
+    app.coursedir.assignment_id, app.coursedir.student_id = task["assignment"], task["student_id"]
+    app.start()
+    return course / "feedback" / task["student_id"] / task["assignment"]
+
+
+def grade_student(task: dict) -> dict:
+    """Grade one student (see the module docstring). Never raises: failures become a status.
+
+    ``task`` keys: student_id, assignment, notebook (path or None), notes, master_db,
+    release_nb, feedback_dir, timeout, uid, sandbox, limits."""
+    from nbgrader.converters import Autograde
+    from nbgrader.coursedir import CourseDirectory
+
+    ensure_venv_on_path()
+    student, assignment = task["student_id"], task["assignment"]
+    max_score, _ = max_scores(Path(task["master_db"]), assignment)
+    row = {"student_id": student, "assignment": assignment, "score": 0.0,
+           "max_score": max_score, "status": "graded", "message": "", "cells": {}}
+    notes = list(task.get("notes", []))
+    if task.get("notebook") is None:
+        row.update(status="missing", message="; ".join(notes) or "no notebook submitted")
+        return row
+    tmp = Path(tempfile.mkdtemp(prefix="og-"))
+    try:
+        release = nbformat.read(task["release_nb"], as_version=4)
+        try:
+            rebuilt, repairs = rebuild(read_tolerant(Path(task["notebook"])), release)
+        except InvalidNotebook as exc:
+            row.update(status="invalid", message="; ".join([*notes, str(exc)]))
+            return row
+        notes += repairs
+        course, scratch = tmp / "c", prepare_scratch(tmp / "s")
+        db = course / "gradebook.db"
+        (course / "source" / assignment).mkdir(parents=True)
+        submitted = course / "submitted" / student / assignment
+        submitted.mkdir(parents=True)
+        nbformat.write(rebuilt, submitted / f"{assignment}.ipynb")
+        shutil.copy(task["master_db"], db)
+        config = _grading_config(course, db, task, scratch)
+        coursedir = CourseDirectory(config=config)
+        coursedir.assignment_id, coursedir.student_id = assignment, student
+        app = Autograde(coursedir=coursedir, config=config)
+        app.force = True
+        app.log.setLevel(logging.ERROR)
+        app.start()
+        row["score"], row["max_score"], row["cells"] = _scores(db, assignment, student)
+        notes += _problems(course / "autograded" / student / assignment / f"{assignment}.ipynb")
+        if task.get("feedback_dir"):
+            produced = _feedback(course, db, task)
+            target = Path(task["feedback_dir"])
+            target.mkdir(parents=True, exist_ok=True)
+            for html in produced.glob("*.html"):
+                shutil.copy(html, target / html.name)
+        row["message"] = "; ".join(notes)
+    except Exception as exc:  # a grader failure must still give this student a row
+        row.update(status="error", score=0.0, cells={},
+                   message="; ".join([*notes, f"grading failed: {type(exc).__name__}: {exc}"]))
+        print(traceback.format_exc(), file=sys.stderr)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return row
+
+
+def worker_main() -> int:
+    """The worker loop described in the module docstring."""
+    logging.basicConfig(level=logging.ERROR, stream=sys.stderr)
+    out = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)  # anything else printing on stdout must not corrupt the protocol
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        task = json.loads(line)
+        out.write(json.dumps(grade_student(task)) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(worker_main())

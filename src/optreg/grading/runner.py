@@ -1,0 +1,220 @@
+"""Grading a class: parallel workers, one row per student, resumable.
+
+Layout of ``OUT``::
+
+    grades.csv                     student_id, assignment, score, max_score, status, message
+    feedback/<student_id>/*.html   per-student feedback (no hidden test code)
+    summary.md, summary.csv, summary.png
+    .grading/<assignment>/         master gradebook, per-student state, worker logs
+
+A student is finished once ``.grading/<assignment>/state/<student_id>.json`` exists; it is
+written atomically (temporary file + rename) after the feedback, so a run killed at any moment
+(Ctrl-C, reboot) and started again grades exactly the students without a state file, and a
+finished grade is never lost or written twice. ``grades.csv`` is rebuilt from the state files.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import queue
+import select
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from optreg.grading.autograde import build_master, max_scores
+from optreg.grading.course import find_course_root, source_notebook
+from optreg.grading.sandbox import check_sandbox
+from optreg.grading.submissions import Submission, collect, unpack_zip
+
+CSV_COLUMNS = ["student_id", "assignment", "score", "max_score", "status", "message"]
+
+
+@dataclass
+class GradingRun:
+    assignment: str
+    submissions: Path
+    out: Path
+    jobs: int = 1
+    timeout: int = 30
+    sandbox: bool = True
+    limits: dict = field(default_factory=dict)
+    course_root: Path | None = None
+    feedback: bool = True
+    log: Callable[[str], None] = print
+
+    @property
+    def work(self) -> Path:
+        return self.out / ".grading" / self.assignment
+
+
+def write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8", newline="") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+class Worker:
+    """One ``python -m optreg.grading.autograde`` process, restarted when it dies or hangs."""
+
+    def __init__(self, log_path: Path):
+        self.log_path = log_path
+        self.proc: subprocess.Popen | None = None
+
+    def _start(self) -> subprocess.Popen:
+        log = open(self.log_path, "a")  # noqa: SIM115 (kept open by the child)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "optreg.grading.autograde"], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=log, text=True, start_new_session=True)
+        log.close()
+        return self.proc
+
+    def run(self, task: dict, wall_limit: float) -> dict | None:
+        """The worker's answer, or None if it died or took longer than ``wall_limit`` s."""
+        proc = self.proc if self.proc and self.proc.poll() is None else self._start()
+        try:
+            proc.stdin.write(json.dumps(task) + "\n")
+            proc.stdin.flush()
+            ready, _, _ = select.select([proc.stdout], [], [], wall_limit)
+            line = proc.stdout.readline() if ready else ""
+        except (BrokenPipeError, OSError):
+            line = ""
+        if line.strip():
+            return json.loads(line)
+        self.stop()
+        return None
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)  # the worker and its kernels
+            except ProcessLookupError:
+                pass
+            self.proc.wait()
+        self.proc = None
+
+
+def _code_cells(notebook: Path) -> int:
+    return sum(c.cell_type == "code" for c in nbformat.read(notebook, as_version=4).cells)
+
+
+def _uid_base() -> int:
+    return 100_000 + (os.getpid() % 800) * 1000
+
+
+def grade_class(run: GradingRun) -> list[dict]:
+    """Grade every student of ``run`` (see the module docstring); returns the rows."""
+    root = Path(run.course_root or find_course_root()).resolve()
+    source_nb = source_notebook(root, run.assignment)
+    if run.sandbox:
+        problem = check_sandbox()
+        if problem:
+            raise RuntimeError(f"the sandbox cannot start: {problem}")
+    folder = Path(run.submissions)
+    if folder.is_file():
+        folder = unpack_zip(folder, run.work / "unpacked" / folder.stem)
+    submissions, warnings = collect(folder, run.assignment)
+    for warning in warnings:
+        run.log(f"warning: {warning}")
+    master_db, release_nb = build_master(source_nb, run.work / "master", run.assignment)
+    state_dir = run.work / "state"
+    state_dir.mkdir(parents=True, exist_ok=True)
+    todo = [s for s in submissions if not (state_dir / f"{s.student_id}.json").is_file()]
+    if len(todo) < len(submissions):
+        run.log(f"resuming: {len(submissions) - len(todo)} students already graded")
+    wall_limit = run.timeout * (_code_cells(release_nb) + 2) + 180
+    uid_base = _uid_base()
+    index = {s.student_id: i for i, s in enumerate(submissions)}
+
+    def task_for(sub: Submission) -> dict:
+        return {
+            "student_id": sub.student_id, "assignment": run.assignment,
+            "notebook": str(sub.notebook) if sub.notebook else None, "notes": sub.notes,
+            "master_db": str(master_db), "release_nb": str(release_nb),
+            "feedback_dir": str(run.out / "feedback" / sub.student_id) if run.feedback else "",
+            "timeout": run.timeout, "uid": uid_base + index[sub.student_id] % 1000,
+            "sandbox": run.sandbox, "limits": run.limits,
+        }
+
+    pending: queue.Queue[Submission] = queue.Queue()
+    for sub in todo:
+        pending.put(sub)
+    (run.work / "logs").mkdir(exist_ok=True)
+    workers = [Worker(run.work / "logs" / f"worker{i}.log") for i in range(max(1, run.jobs))]
+    lock, finished, stopping = threading.Lock(), [0], threading.Event()
+
+    def serve(worker: Worker) -> None:
+        while True:
+            try:
+                sub = pending.get_nowait()
+            except queue.Empty:
+                return
+            row = worker.run(task_for(sub), wall_limit)
+            if stopping.is_set():  # interrupted: this student stays ungraded, for the re-run
+                return
+            if row is None:
+                row = {"student_id": sub.student_id, "assignment": run.assignment,
+                       "score": 0.0, "max_score": max_scores(master_db, run.assignment)[0],
+                       "status": "error", "cells": {},
+                       "message": f"grading stopped: no result within {wall_limit:.0f} s or "
+                                  "the grading process died"}
+            if run.feedback and row["status"] != "graded":
+                write_status_page(run.out / "feedback" / sub.student_id, row)
+            write_atomic(state_dir / f"{sub.student_id}.json", json.dumps(row))
+            with lock:
+                finished[0] += 1
+                run.log(f"[{finished[0]}/{len(todo)}] {sub.student_id}: {row['score']:g}/"
+                        f"{row['max_score']:g} {row['status']}")
+
+    threads = [threading.Thread(target=serve, args=(w,), daemon=True) for w in workers]
+    try:
+        for t in threads:
+            t.start()
+        while any(t.is_alive() for t in threads):
+            time.sleep(0.2)
+    finally:
+        stopping.set()
+        for w in workers:
+            w.stop()
+    rows = [json.loads((state_dir / f"{s.student_id}.json").read_text()) for s in submissions]
+    write_grades_csv(run.out / "grades.csv", rows)
+    from optreg.grading.report import write_summary
+
+    write_summary(run.out, rows, max_scores(master_db, run.assignment)[1])
+    return rows
+
+
+def write_status_page(folder: Path, row: dict) -> None:
+    """Feedback for a submission that could not be graded: why, in one page."""
+    import html
+
+    text = (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{row['assignment']}"
+            f"</title></head><body><h1>{html.escape(row['assignment'])}: "
+            f"{row['score']:g} / {row['max_score']:g}</h1><p>Status: {html.escape(row['status'])}"
+            f"</p><p>{html.escape(row['message'])}</p></body></html>\n")
+    write_atomic(folder / f"{row['assignment']}.html", text)
+
+
+def write_grades_csv(path: Path, rows: list[dict]) -> None:
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, extrasaction="ignore",
+                            lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({**row, "score": f"{row['score']:g}", "max_score": f"{row['max_score']:g}"})
+    write_atomic(path, buffer.getvalue())

@@ -1,0 +1,203 @@
+"""Finding each student's notebook, and repairing its structure before nbgrader sees it.
+
+Submissions come as a folder of ``<student_id>/<anything>.ipynb`` or as an LMS zip (the same
+layout, possibly under one top folder, or flat ``<student_id>_<anything>.ipynb`` files).
+
+:func:`rebuild` puts a submission back into the shape of the released notebook: every cell
+nbgrader knows (by ``grade_id``) gets its metadata, type and, for read-only cells, its content
+from the release (nbgrader then restores the hidden tests from the gradebook); duplicates of a
+known cell are dropped (nbgrader would abort on them), missing ones are put back, and
+``nbgrader`` metadata on the student's own extra cells is removed (inflated points, invented
+test cells). Whatever the student wrote in the answer cells is kept.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import json
+import re
+import shutil
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+from nbformat import NotebookNode
+
+STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,99}$")
+IGNORED_PARTS = {".ipynb_checkpoints", "__MACOSX"}
+MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024
+MAX_ZIP_BYTES = 500 * 1024 * 1024
+
+
+class InvalidNotebook(ValueError):
+    """The file is not a notebook we can read."""
+
+
+@dataclass
+class Submission:
+    student_id: str
+    notebook: Path | None
+    notes: list[str] = field(default_factory=list)
+
+
+def _notebooks_in(folder: Path) -> list[Path]:
+    return sorted(
+        (p for p in folder.rglob("*.ipynb")
+         if p.is_file() and not IGNORED_PARTS & set(p.relative_to(folder).parts)),
+        key=lambda p: (len(p.relative_to(folder).parts), str(p)),
+    )
+
+
+def find_notebook(folder: Path, assignment: str) -> tuple[Path | None, list[str]]:
+    """The student's notebook for ``assignment`` in ``folder`` (and notes on how it was found)."""
+    candidates = _notebooks_in(folder)
+    exact = [p for p in candidates if p.name == f"{assignment}.ipynb"]
+    if exact:
+        return exact[0], []
+    if not candidates:
+        return None, [f"no notebook found (expected {assignment}.ipynb)"]
+    names = [p.stem for p in candidates]
+    best = difflib.get_close_matches(assignment, names, n=1, cutoff=0.0)
+    chosen = candidates[names.index(best[0])] if best else candidates[0]
+    note = f"graded {chosen.relative_to(folder)} (expected {assignment}.ipynb)"
+    if len(candidates) > 1:
+        note += f"; {len(candidates)} notebooks were submitted"
+    return chosen, [note]
+
+
+def unpack_zip(archive: Path, dest: Path) -> Path:
+    """Extract an LMS zip safely into ``dest`` as ``<student_id>/<file>`` folders."""
+    dest.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(archive) as zf:
+        members = [m for m in zf.infolist() if not m.is_dir()
+                   and not IGNORED_PARTS & set(Path(m.filename).parts)]
+        if sum(m.file_size for m in members) > MAX_ZIP_BYTES:
+            raise ValueError(f"{archive}: more than {MAX_ZIP_BYTES} bytes uncompressed")
+        parts = [Path(m.filename).parts for m in members]
+        if any(m.filename.startswith("/") or ".." in p for m, p in zip(members, parts,
+                                                                       strict=True)):
+            raise ValueError(f"{archive}: refusing paths outside the archive")
+        tops = {p[0] for p in parts if len(p) > 1}
+        strip = 1 if len(tops) == 1 and all(len(p) > 2 for p in parts) else 0
+        for member, p in zip(members, parts, strict=True):
+            p = p[strip:]
+            if len(p) == 1:  # flat LMS layout: <student>_<anything>.ipynb
+                student, _, rest = p[0].partition("_")
+                p = (student, rest or p[0])
+            target = dest.joinpath(*p)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with zf.open(member) as src, open(target, "wb") as out:
+                shutil.copyfileobj(src, out)
+    return dest
+
+
+def collect(folder: Path, assignment: str) -> tuple[list[Submission], list[str]]:
+    """One :class:`Submission` per student folder, and warnings about skipped entries."""
+    submissions, warnings = [], []
+    for entry in sorted(Path(folder).iterdir()):
+        if entry.name in IGNORED_PARTS or entry.name.startswith("."):
+            continue
+        if not entry.is_dir():
+            warnings.append(f"ignored {entry.name}: not a student folder")
+            continue
+        if not STUDENT_ID.match(entry.name):
+            warnings.append(f"ignored folder {entry.name!r}: not a valid student id")
+            continue
+        notebook, notes = find_notebook(entry, assignment)
+        submissions.append(Submission(entry.name, notebook, notes))
+    return submissions, warnings
+
+
+def _as_text(source) -> str:
+    if isinstance(source, list):
+        return "".join(str(s) for s in source)
+    return source if isinstance(source, str) else ""
+
+
+def read_tolerant(path: Path) -> NotebookNode:
+    """Read a notebook, rebuilding a valid v4 notebook from whatever cells can be understood."""
+    if path.stat().st_size > MAX_NOTEBOOK_BYTES:
+        raise InvalidNotebook(f"{path.name} is larger than {MAX_NOTEBOOK_BYTES // 2**20} MiB")
+    try:
+        data = json.loads(path.read_bytes().decode("utf-8", errors="replace"))
+    except json.JSONDecodeError as exc:
+        raise InvalidNotebook(f"{path.name} is not valid JSON ({exc.msg}, line {exc.lineno})"
+                              ) from None
+    if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
+        raise InvalidNotebook(f"{path.name} is not a Jupyter notebook (no list of cells)")
+    nb = nbformat.v4.new_notebook()
+    for raw in data["cells"]:
+        if not isinstance(raw, dict):
+            continue
+        kind = raw.get("cell_type")
+        text = _as_text(raw.get("source", ""))
+        if kind == "code":
+            cell = nbformat.v4.new_code_cell(text)
+        elif kind == "markdown":
+            cell = nbformat.v4.new_markdown_cell(text)
+        elif kind == "raw":
+            cell = nbformat.v4.new_raw_cell(text)
+        else:
+            continue
+        meta = raw.get("metadata")
+        if isinstance(meta, dict) and isinstance(meta.get("nbgrader"), dict):
+            cell.metadata["nbgrader"] = meta["nbgrader"]
+        nb.cells.append(cell)
+    return nb
+
+
+def _grade_id(cell) -> str | None:
+    meta = cell.metadata.get("nbgrader")
+    gid = meta.get("grade_id") if isinstance(meta, dict) else None
+    return gid if isinstance(gid, str) else None
+
+
+def _is_solution(cell) -> bool:
+    return bool(cell.metadata.get("nbgrader", {}).get("solution"))
+
+
+def rebuild(student: NotebookNode, release: NotebookNode) -> tuple[NotebookNode, list[str]]:
+    """The student's notebook in the release's shape (see the module docstring)."""
+    known = {_grade_id(c): c for c in release.cells if _grade_id(c)}
+    notes: list[str] = []
+    cells, seen = [], set()
+    for cell in student.cells:
+        gid = _grade_id(cell)
+        if gid not in known:
+            if gid is not None or "nbgrader" in cell.metadata:
+                notes.append(f"removed grading metadata from an extra cell ({gid or 'no id'})")
+            cell.metadata.pop("nbgrader", None)
+            cells.append(cell)
+            continue
+        if gid in seen:
+            notes.append(f"ignored a duplicate of cell {gid}")
+            continue
+        seen.add(gid)
+        reference = copy.deepcopy(known[gid])
+        if _is_solution(reference):  # keep the answer, in the right kind of cell
+            reference.source = cell.source
+        elif cell.source != known[gid].source or cell.cell_type != known[gid].cell_type:
+            notes.append(f"restored read-only cell {gid}")
+        cells.append(reference)
+    for index, cell in enumerate(release.cells):
+        gid = _grade_id(cell)
+        if not gid or gid in seen:
+            continue
+        notes.append(f"restored missing cell {gid}")
+        previous = [_grade_id(c) for c in release.cells[:index] if _grade_id(c)]
+        position = 0
+        for j, existing in enumerate(cells):
+            if _grade_id(existing) in previous:
+                position = j + 1
+        cells.insert(position, copy.deepcopy(cell))
+        seen.add(gid)
+    nb = nbformat.v4.new_notebook()
+    nb.metadata = copy.deepcopy(release.metadata)
+    for i, cell in enumerate(cells):
+        cell["id"] = f"cell-{i:03d}"
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    nb.cells = cells
+    return nb, notes
