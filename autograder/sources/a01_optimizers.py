@@ -88,9 +88,13 @@ CELLS = [
         got_theta, got_m = _arr(_reshape(theta, shape)), _arr(_reshape(m, shape))
         for step in _range(4):
             grad = _flat(_rand(shape, seed * 10 + step))
-            out = _call("momentum_step", momentum_step, got_theta, _arr(_reshape(grad, shape)),
-                        got_m, lr, beta)
+            inputs = [got_theta, _arr(_reshape(grad, shape)), got_m]
+            before = [_nested(a) for a in inputs]
+            out = _call("momentum_step", momentum_step, inputs[0], inputs[1], inputs[2], lr, beta)
             _true("momentum_step must return a pair (theta, m)", _len(out) == 2)
+            for k, name in [(0, "theta"), (1, "grad"), (2, "m")]:
+                _true(f"momentum_step modified its argument {name} in place: return new arrays",
+                      _nested(inputs[k]) == before[k])
             got_theta, got_m = out
             m = [beta * m[i] - lr * grad[i] for i in _range(_len(m))]
             theta = [theta[i] + m[i] for i in _range(_len(m))]
@@ -191,8 +195,13 @@ CELLS = [
             g = _flat(_rand(shape, seed * 7 + step, -2.0, 2.0))
             if step == 3:
                 g = [v * 1e-4 for v in g]  # tiny gradients make the epsilon placement visible
-            got_theta, got_s = _call("adagrad_step", adagrad_step, got_theta,
-                                     _arr(_reshape(g, shape)), got_s, lr, eps)
+            inputs = [got_theta, _arr(_reshape(g, shape)), got_s]
+            before = [_nested(a) for a in inputs]
+            got_theta, got_s = _call("adagrad_step", adagrad_step, inputs[0], inputs[1],
+                                     inputs[2], lr, eps)
+            for k, name in [(0, "theta"), (1, "grad"), (2, "s")]:
+                _true(f"adagrad_step modified its argument {name} in place: return new arrays",
+                      _nested(inputs[k]) == before[k])
             s = [s[i] + g[i] * g[i] for i in _range(_len(s))]
             new = [theta[i] - lr * g[i] / (_sqrt(s[i]) + eps) for i in _range(_len(s))]
             what = f"adagrad_step (shape {shape}, epsilon={eps}) step {step + 1}"
@@ -219,8 +228,13 @@ CELLS = [
             g = _flat(_rand(shape, seed * 7 + step, -2.0 * scale, 2.0 * scale))
             if step == 3:
                 g = [v * 1e-4 for v in g]
-            got_theta, got_s = _call("rmsprop_step", rmsprop_step, got_theta,
-                                     _arr(_reshape(g, shape)), got_s, lr, rho, eps)
+            inputs = [got_theta, _arr(_reshape(g, shape)), got_s]
+            before = [_nested(a) for a in inputs]
+            got_theta, got_s = _call("rmsprop_step", rmsprop_step, inputs[0], inputs[1],
+                                     inputs[2], lr, rho, eps)
+            for k, name in [(0, "theta"), (1, "grad"), (2, "s")]:
+                _true(f"rmsprop_step modified its argument {name} in place: return new arrays",
+                      _nested(inputs[k]) == before[k])
             s = [rho * s[i] + (1 - rho) * g[i] * g[i] for i in _range(_len(s))]
             new = [theta[i] - lr * g[i] / (_sqrt(s[i]) + eps) for i in _range(_len(s))]
             what = f"rmsprop_step (shape {shape}, rho={rho}, epsilon={eps}) step {step + 1}"
@@ -283,9 +297,14 @@ CELLS = [
             g = _flat(_rand(shape, seed * 11 + step, -3.0 * scale, 3.0 * scale))
             if step == steps - 1:
                 g = [v * 1e-4 for v in g]
-            out = _call("adam_step", adam_step, got[0], _arr(_reshape(g, shape)), got[1],
-                        got[2], got[3], lr, b1, b2, eps)
+            inputs = [got[0], _arr(_reshape(g, shape)), got[1], got[2]]
+            before = [_nested(a) for a in inputs]
+            out = _call("adam_step", adam_step, inputs[0], inputs[1], inputs[2], inputs[3],
+                        got[3], lr, b1, b2, eps)
             _true("adam_step must return (theta, m, s, t)", _len(out) == 4)
+            for k, name in [(0, "theta"), (1, "grad"), (2, "m"), (3, "s")]:
+                _true(f"adam_step modified its argument {name} in place: return new arrays",
+                      _nested(inputs[k]) == before[k])
             t = t + 1
             m = [b1 * m[i] + (1 - b1) * g[i] for i in _range(_len(m))]
             s = [b2 * s[i] + (1 - b2) * g[i] * g[i] for i in _range(_len(s))]
@@ -337,8 +356,13 @@ CELLS = [
                _arr(_reshape(s, shape)), 0)
         for step in _range(4):
             g = _flat(_rand(shape, seed * 13 + step, -1.0, 1.0))
-            out = _call("adamw_step", adamw_step, got[0], _arr(_reshape(g, shape)), got[1],
-                        got[2], got[3], lr, wd)
+            inputs = [got[0], _arr(_reshape(g, shape)), got[1], got[2]]
+            before = [_nested(a) for a in inputs]
+            out = _call("adamw_step", adamw_step, inputs[0], inputs[1], inputs[2], inputs[3],
+                        got[3], lr, wd)
+            for k, name in [(0, "theta"), (1, "grad"), (2, "m"), (3, "s")]:
+                _true(f"adamw_step modified its argument {name} in place: return new arrays",
+                      _nested(inputs[k]) == before[k])
             t = t + 1
             m = [b1 * m[i] + (1 - b1) * g[i] for i in _range(_len(m))]
             s = [b2 * s[i] + (1 - b2) * g[i] * g[i] for i in _range(_len(s))]
@@ -413,6 +437,14 @@ CELLS = [
         _equal(what, got, want)
         _true(f"{what}: update called {calls[0]} times, at most {max_steps} allowed",
               calls[0] <= max_steps)
+    # bowl((2, 0)) = 2 and halving divides it by 4 exactly: 2, 0.5, 0.125, 0.03125, ...
+    def halve(theta):
+        return theta * 0.5
+
+    for tol, want in [(0.125, 3), (0.5, 2), (2.0, 1), (0.03125, 4)]:
+        got = _call("steps_to_converge", steps_to_converge, halve, _arr([2.0, 0.0]), tol, 100)
+        _equal(f"steps_to_converge from (2, 0) halving theta, tol={tol} (the loss must be "
+               f"strictly below tol)", got, want)
     """, uses={"steps_to_converge"}),
     md("""
     ## 8. Compare the optimizers

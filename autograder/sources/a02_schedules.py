@@ -141,7 +141,9 @@ CELLS = [
     assert math.isclose(one_cycle(100, 100, 1.0), 1e-4)
     """, hidden="""
     for total, max_lr, start, last in [(100, 1.0, None, None), (21, 0.5, 0.01, 0.001),
-                                       (1000, 0.02, None, 1e-6), (7, 3.0, 1.0, 0.5)]:
+                                       (1000, 0.02, None, 1e-6), (7, 3.0, 1.0, 0.5),
+                                       (30, 0.3, None, None), (70, 1.0, 0.05, None)]:
+        # 0.45 * 30 = 13.5 and 0.45 * 70 = 31.5: h is rounded down, not to the nearest
         s = max_lr / 10 if start is None else start
         e = s / 1000 if last is None else last
         h = (total * 45) // 100

@@ -70,10 +70,16 @@ CELLS = [
         got_mm, got_mv = _arr(mm), _arr(mv)
         for step in _range(3):
             x = _rand([n, d], seed * 10 + step, -3.0, 5.0)
-            out = _call("batchnorm_forward", batchnorm_forward, _arr(x), _arr(gamma), _arr(beta),
-                        got_mm, got_mv, True, mom, eps)
+            inputs = [_arr(x), _arr(gamma), _arr(beta), got_mm, got_mv]
+            before = [_nested(a) for a in inputs]
+            out = _call("batchnorm_forward", batchnorm_forward, inputs[0], inputs[1], inputs[2],
+                        inputs[3], inputs[4], True, mom, eps)
             _true("batchnorm_forward must return (y, moving_mean, moving_var, cache)",
                   _len(out) == 4)
+            for k, name in [(0, "x"), (1, "gamma"), (2, "beta"), (3, "moving_mean"),
+                            (4, "moving_var")]:
+                _true(f"batchnorm_forward(training=True) modified its argument {name} in place: "
+                      f"return new arrays", _nested(inputs[k]) == before[k])
             cols = _transpose(x)
             mean = [_sum(c) / n for c in cols]
             var = [_sum([(v - mean[j]) ** 2 for v in cols[j]]) / n for j in _range(d)]
@@ -299,8 +305,12 @@ CELLS = [
         test = _rand([n_test, d], seed + 1, 5.0, 9.0)
         for row in train:
             row[0] = 2.5   # a feature constant in the training set
-        got = _call("standardize_split", standardize_split, _arr(train), _arr(test))
+        inputs = [_arr(train), _arr(test)]
+        got = _call("standardize_split", standardize_split, inputs[0], inputs[1])
         _true("standardize_split must return (train, test)", _len(got) == 2)
+        for k, name in [(0, "x_train"), (1, "x_test")]:
+            _true(f"standardize_split modified its argument {name} in place: return new arrays",
+                  _nested(inputs[k]) == [train, test][k])
         cols = _transpose(train)
         mean = [_sum(c) / n_train for c in cols]
         sd = [_sqrt(_sum([(v - mean[j]) ** 2 for v in cols[j]]) / n_train) for j in _range(d)]

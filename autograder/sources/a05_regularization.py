@@ -121,9 +121,12 @@ CELLS = [
     """, hidden="""
     for seed, shape, rate in [(4, (120, 150), 0.5), (5, (3, 40, 50), 0.2), (6, (9000,), 0.8)]:
         x = _rand(shape, seed, 0.5, 1.5)
-        out = _call("dropout_forward", dropout_forward, _arr(x), rate,
+        x_in = _arr(x)
+        out = _call("dropout_forward", dropout_forward, x_in, rate,
                     _np.random.default_rng(seed), True)
         _true("dropout_forward must return (y, mask)", _len(out) == 2)
+        _true("dropout_forward modified its argument x in place: return a new array",
+              _nested(x_in) == x)
         again = _call("dropout_forward", dropout_forward, _arr(x), rate,
                       _np.random.default_rng(seed), True)
         y, mask = _flat(_nested(out[0])), _flat(_nested(out[1]))
@@ -192,7 +195,9 @@ CELLS = [
     """, hidden="""
     for seed, rows, cols, r, axis in [(10, 4, 3, 1.0, 0), (11, 3, 5, 0.5, 1), (12, 6, 2, 10.0, 0)]:
         w = _rand([rows, cols], seed, -2.0, 2.0)
-        got = _call("max_norm", max_norm, _arr(w), r, axis)
+        w_in = _arr(w)
+        got = _call("max_norm", max_norm, w_in, r, axis)
+        _true("max_norm modified its argument w in place: return a new array", _nested(w_in) == w)
         if axis == 0:
             norms = [_sqrt(_sum([w[i][j] ** 2 for i in _range(rows)])) for j in _range(cols)]
             want = [[w[i][j] * (norms[j] if norms[j] < r else r) / (1e-7 + norms[j])
@@ -203,6 +208,10 @@ CELLS = [
                      for j in _range(cols)] for i in _range(rows)]
         _close(f"max_norm(max_value={r}, axis={axis}) on a {rows}x{cols} kernel", got, want,
                rtol=1e-7, atol=1e-12)
+    # a unit whose incoming weights are all zero (a dead unit) must stay zero, not become nan
+    zero = _call("max_norm", max_norm, _arr([[3.0, 0.0], [4.0, 0.0]]), 1.0, 0)
+    _close("max_norm(max_value=1, axis=0) on [[3, 0], [4, 0]] (a zero column)", zero,
+           [[3.0 / (5.0 + 1e-7), 0.0], [4.0 / (5.0 + 1e-7), 0.0]], rtol=1e-9, atol=0.0)
     """, uses={"max_norm"}),
     md(r"""
     ## 4. Gradient clipping (1 + 1 + 2 points)
@@ -242,7 +251,10 @@ CELLS = [
     """, hidden="""
     for seed, shape, c in [(13, (6,), 0.5), (14, (3, 4), 1.5), (15, (2,), 10.0)]:
         g = _flat(_rand(shape, seed, -3.0, 3.0))
-        got = _call("clip_by_value", clip_by_value, _arr(_reshape(g, shape)), c)
+        g_in = _arr(_reshape(g, shape))
+        got = _call("clip_by_value", clip_by_value, g_in, c)
+        _true("clip_by_value modified its argument g in place: return a new array",
+              _flat(_nested(g_in)) == g)
         want = [(c if v > c else (-c if v < -c else v)) for v in g]
         _close(f"clip_by_value(clip_value={c}) on shape {shape}", got, _reshape(want, shape),
                rtol=0.0, atol=0.0)
@@ -255,7 +267,10 @@ CELLS = [
     for seed, shape, c in [(16, (5,), 0.5), (17, (3, 3), 100.0), (18, (2, 2), 2.0)]:
         g = _flat(_rand(shape, seed, -3.0, 3.0))
         norm = _sqrt(_sum([v * v for v in g]))
-        got = _call("clip_by_norm", clip_by_norm, _arr(_reshape(g, shape)), c)
+        g_in = _arr(_reshape(g, shape))
+        got = _call("clip_by_norm", clip_by_norm, g_in, c)
+        _true("clip_by_norm modified its argument g in place: return a new array",
+              _flat(_nested(g_in)) == g)
         want = [v * c / (norm if norm > c else c) for v in g]
         _close(f"clip_by_norm(clip_norm={c}) on shape {shape} (norm {norm:.4g})", got,
                _reshape(want, shape), rtol=1e-9)
@@ -274,9 +289,12 @@ CELLS = [
         grads = [_flat(_rand(shapes[k], seed + k, -2.0, 2.0)) for k in _range(_len(shapes))]
         total = _sqrt(_sum([_sum([v * v for v in g]) for g in grads]))
         scale = c / (total if total > c else c)
-        got = _call("clip_by_global_norm", clip_by_global_norm,
-                    [_arr(_reshape(grads[k], shapes[k])) for k in _range(_len(shapes))], c)
+        g_in = [_arr(_reshape(grads[k], shapes[k])) for k in _range(_len(shapes))]
+        got = _call("clip_by_global_norm", clip_by_global_norm, g_in, c)
         _true("clip_by_global_norm must return (clipped_list, global_norm)", _len(got) == 2)
+        for k in _range(_len(shapes)):
+            _true(f"clip_by_global_norm modified gradient {k} in place: return new arrays",
+                  _flat(_nested(g_in[k])) == grads[k])
         what = f"clip_by_global_norm(clip_norm={c}) on shapes {shapes}"
         _close(what + ": global norm", got[1], total, rtol=1e-9)
         _equal(what + ": number of gradients returned", _len(got[0]), _len(shapes))

@@ -40,10 +40,17 @@ CELLS = [
     """, hidden="""
     for seed, shape in [(1, [2, 3, 4]), (2, [3, 2, 5, 3]), (3, [1, 1, 1])]:
         x = _rand(shape, seed, 0.0, 1.0)
-        got = _call("flip_horizontal", flip_horizontal, _arr(x))
+        x_in = _arr(x)
+        got = _call("flip_horizontal", flip_horizontal, x_in)
         want = [[row[::-1] for row in image] for image in x]
         _close(f"flip_horizontal on a batch of shape {_tuple(shape)}", got, want, rtol=0.0,
                atol=0.0)
+        try:
+            got.fill(-1.0)  # a view of the input would change the caller's images
+        except Exception:
+            pass
+        _true("flip_horizontal must return a new array: writing into its result changed the "
+              "input images (return a copy, not a view)", _nested(x_in) == x)
     """, uses={"flip_horizontal"}),
     md(r"""
     ## 2. Padded random crops and translations (2 + 1 + 2 points)
@@ -162,7 +169,10 @@ CELLS = [
         height, width = shape[1], shape[2]
         channels = shape[3] if _len(shape) == 4 else 0
         for dy, dx in [(0, 0), (1, 2), (-2, 1), (0, -3), (height, 0), (-1, -width - 2), (2, -1)]:
-            got = _call("translate", translate, _arr(x), dy, dx)
+            x_in = _arr(x)
+            got = _call("translate", translate, x_in, dy, dx)
+            _close(f"translate(dy={dy}, dx={dx}) on shape {_tuple(shape)}: the input images "
+                   f"(must not be modified)", x_in, x, rtol=0.0, atol=0.0)
             want = []
             for image in x:
                 out = []
@@ -178,6 +188,12 @@ CELLS = [
                 want.append(out)
             _close(f"translate(dy={dy}, dx={dx}) on shape {_tuple(shape)}", got, want, rtol=0.0,
                    atol=0.0)
+            try:
+                got.fill(-1.0)  # a view of the input would change the caller's images
+            except Exception:
+                pass
+            _true(f"translate(dy={dy}, dx={dx}) must return a new array: writing into its "
+                  f"result changed the input images", _nested(x_in) == x)
     """, uses={"translate"}),
     md(r"""
     ## 3. Contrast and gamma (1 + 1 points)
@@ -218,7 +234,10 @@ CELLS = [
                          for ch in _range(shape[3])]
                 want.append([[[means[ch] + factor * (px[ch] - means[ch])
                                for ch in _range(shape[3])] for px in row] for row in image])
-        got = _call("adjust_contrast", adjust_contrast, _arr(x), factor)
+        x_in = _arr(x)
+        got = _call("adjust_contrast", adjust_contrast, x_in, factor)
+        _true("adjust_contrast modified its argument images in place: return a new array",
+              _nested(x_in) == x)
         _close(f"adjust_contrast(factor={factor}) on shape {_tuple(shape)}", got, want,
                rtol=1e-9, atol=1e-12)
     """, uses={"adjust_contrast"}),
@@ -228,7 +247,10 @@ CELLS = [
     """, hidden="""
     for seed, shape, gamma, gain in [(12, [2, 3, 3], 2.2, 1.0), (13, [1, 2, 2, 3], 0.4, 0.8)]:
         x = _flat(_rand(shape, seed, 0.0, 1.0))
-        got = _call("adjust_gamma", adjust_gamma, _arr(_reshape(x, _tuple(shape))), gamma, gain)
+        x_in = _arr(_reshape(x, _tuple(shape)))
+        got = _call("adjust_gamma", adjust_gamma, x_in, gamma, gain)
+        _true("adjust_gamma modified its argument images in place: return a new array",
+              _flat(_nested(x_in)) == x)
         _close(f"adjust_gamma(gamma={gamma}, gain={gain}) on shape {_tuple(shape)}", got,
                _reshape([gain * v ** gamma for v in x], _tuple(shape)), rtol=1e-9)
     """, uses={"adjust_gamma"}),
@@ -316,6 +338,9 @@ CELLS = [
               _len(out) == 1 and out[0] in short)
         if out[0] not in seen:
             seen.append(out[0])
+        again = _call("random_deletion", random_deletion, short, 1.0, _np.random.default_rng(seed))
+        _true(f"random_deletion(p=1.0): the same seed must give the same result, got {out} "
+              f"then {again}", out == again)
     _true("random_deletion(p=1.0): the surviving word must be chosen at random", _len(seen) == 3)
     _equal("random_deletion of an empty sentence",
            _call("random_deletion", random_deletion, [], 0.5, _np.random.default_rng(0)), [])
@@ -330,7 +355,7 @@ CELLS = [
     assert sum(a != b for a, b in zip(out, sentence)) == 2, f"one swap changes 2 positions: {out}"
     """, hidden="""
     sentence = ["a", "b", "c", "d", "e", "f"]
-    moved = [0] * 6
+    moved, far = [0] * 6, [0]
     for seed in _range(60):
         for n in [1, 2, 3]:
             out = _call("random_swap", random_swap, sentence, n, _np.random.default_rng(seed))
@@ -342,12 +367,19 @@ CELLS = [
             if n == 1:
                 _true(f"random_swap(n=1) must exchange two different positions, got {out}",
                       _len(changed) == 2)
+                if changed[1] - changed[0] > 1:
+                    far[0] += 1
+            again = _call("random_swap", random_swap, sentence, n, _np.random.default_rng(seed))
+            _true(f"random_swap(n={n}): the same seed must give the same result, got {out} then "
+                  f"{again}", out == again)
             _true(f"random_swap(n={n}) changed {_len(changed)} positions, at most {2 * n} allowed",
                   _len(changed) <= 2 * n)
             for i in changed:
                 moved[i] += 1
     _true(f"random_swap must pick positions at random; times each position moved: {moved}",
           _min(moved) > 5)
+    _true(f"random_swap must pick any two positions, not only neighbours ({far[0]} of 60 single "
+          f"swaps exchanged non-adjacent words)", far[0] > 10)
     _equal("random_swap on a one-word sentence",
            _call("random_swap", random_swap, ["solo"], 3, _np.random.default_rng(0)), ["solo"])
     """, uses={"random_swap"}),
@@ -376,14 +408,19 @@ CELLS = [
             want = n if n < 5 else 5
             _equal(f"synonym_replacement(n={n}): number of replaced words (sentence {sentence})",
                    _len(changed), want)
+            again = _call("synonym_replacement", synonym_replacement, sentence, synonyms, n,
+                          _np.random.default_rng(seed))
+            _true(f"synonym_replacement(n={n}): the same seed must give the same result, got {out} "
+                  f"then {again}", out == again)
             for i in changed:
                 _true(f"synonym_replacement replaced {sentence[i]!r} by {out[i]!r}, "
                       f"not one of its synonyms", i in replaceable and out[i] in synonyms[sentence[i]])
-                if i not in chosen_positions:
+                if n == 1 and i not in chosen_positions:
                     chosen_positions.append(i)
                 if out[i] not in chosen_words:
                     chosen_words.append(out[i])
-    _true(f"synonym_replacement must choose positions at random (used only {chosen_positions})",
+    _true(f"synonym_replacement(n=1) must choose the position at random (used only "
+          f"{chosen_positions})",
           _len(chosen_positions) == 5)
     _true(f"synonym_replacement must choose synonyms at random (used only {chosen_words})",
           _len(chosen_words) == 6)
