@@ -161,6 +161,11 @@ MUTANTS = {
          [("standardize_split", "return (x_train - mean) / scale, (x_test - mean) / scale",
            "x_train -= mean\n    x_train /= scale\n    return x_train, (x_test - mean) / scale")],
          ["test_standardize_split"]),
+        ("ln_gamma_per_row_when_square",
+         [("layernorm", "return gamma * x_hat + beta, (x_hat",
+           "return (gamma[:, None] * x_hat + beta[:, None] if x_hat.shape[0] == gamma.shape[0]\n"
+           "            else gamma * x_hat + beta), (x_hat")],
+         ["test_layernorm_forward"]),
     ],
     "05_regularization": [
         ("dropout_without_rescaling", [("dropout", "x * mask / (1 - rate), mask", "x * mask, mask")],
@@ -247,6 +252,14 @@ MUTANTS = {
         ("synonym_first_positions",
          [("eda", "rng.choice(candidates, size=count, replace=False) if count else []",
            "candidates[:count]")],
+         ["test_synonym_replacement"]),
+        ("gamma_clipped_to_one",
+         [("contrast_gamma", "return gain * images ** gamma",
+           "return np.clip(gain * images ** gamma, 0, 1)")],
+         ["test_adjust_gamma"]),
+        ("synonym_one_draw_for_all_words",
+         [("eda", "    for i in rng.choice", "    pick = rng.integers(3)\n    for i in rng.choice"),
+          ("eda", "options[rng.integers(len(options))]", "options[pick % len(options)]")],
          ["test_synonym_replacement"]),
     ],
 }

@@ -224,7 +224,8 @@ CELLS = [
                              epsilon=0.0)
     assert np.allclose(y, [[-1, 1], [-1, 1]]), f"expected [[-1, 1], [-1, 1]], got {y}"
     """, hidden="""
-    for seed, n, d, eps in [(10, 4, 5, 1e-3), (11, 1, 3, 1e-5), (12, 3, 2, 0.2)]:
+    for seed, n, d, eps in [(10, 4, 5, 1e-3), (11, 1, 3, 1e-5), (12, 3, 2, 0.2),
+                            (16, 3, 3, 1e-3)]:  # square: rows and features alike
         x = _rand([n, d], seed, -3.0, 6.0)
         gamma, beta = _rand([d], seed + 1, 0.5, 2.0), _rand([d], seed + 2)
         out = _call("layernorm_forward", layernorm_forward, _arr(x), _arr(gamma), _arr(beta), eps)

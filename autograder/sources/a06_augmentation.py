@@ -245,7 +245,8 @@ CELLS = [
     # tests: adjust_gamma
     assert np.allclose(adjust_gamma(np.array([[[0.25, 1.0]]]), 0.5), [[[0.5, 1.0]]])
     """, hidden="""
-    for seed, shape, gamma, gain in [(12, [2, 3, 3], 2.2, 1.0), (13, [1, 2, 2, 3], 0.4, 0.8)]:
+    for seed, shape, gamma, gain in [(12, [2, 3, 3], 2.2, 1.0), (13, [1, 2, 2, 3], 0.4, 0.8),
+                                     (14, [2, 2, 3], 0.7, 1.6)]:  # no clipping
         x = _flat(_rand(shape, seed, 0.0, 1.0))
         x_in = _arr(_reshape(x, _tuple(shape)))
         got = _call("adjust_gamma", adjust_gamma, x_in, gamma, gain)
@@ -395,11 +396,13 @@ CELLS = [
                 "cat": []}
     sentence = ["a", "good", "big", "cat", "can", "run", "a", "good", "run"]
     replaceable = [1, 2, 5, 7, 8]
-    chosen_positions, chosen_words = [], []
+    chosen_positions, chosen_words, same_synonym = [], [], [0]
     for seed in _range(50):
         for n in [0, 1, 2, 3, 7]:
             out = _call("synonym_replacement", synonym_replacement, sentence, synonyms, n,
                         _np.random.default_rng(seed))
+            if n == 7 and out[1] == out[7]:
+                same_synonym[0] += 1
             _true("synonym_replacement must not modify its input",
                   sentence == ["a", "good", "big", "cat", "can", "run", "a", "good", "run"])
             _true(f"synonym_replacement must return a list of 9 words, got {out}",
@@ -424,6 +427,9 @@ CELLS = [
           _len(chosen_positions) == 5)
     _true(f"synonym_replacement must choose synonyms at random (used only {chosen_words})",
           _len(chosen_words) == 6)
+    _true(f"synonym_replacement must draw each replaced word's synonym independently (both "
+          f"'good' got the same one of 3 synonyms in {same_synonym[0]} of 50 sentences)",
+          same_synonym[0] < 35)
     """, uses={"synonym_replacement"}),
     md("""
     ## 5. Try it
