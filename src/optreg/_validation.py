@@ -7,8 +7,9 @@ converted to ``float``/``int``, so callers can write ``self.rho = check_open01("
 
 from __future__ import annotations
 
+import inspect
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from numbers import Integral, Real
 from typing import Any
 
@@ -110,3 +111,21 @@ def check_choice(name: str, value: Any, choices: Sequence[Any]) -> Any:
     if value not in choices:
         raise ValueError(f"{name} must be one of {list(choices)!r}, got {value!r}")
     return value
+
+
+def resolve_identifier(identifier: Any, by_name: Mapping[str, type], base: type, kind: str) -> Any:
+    """Keras-style ``get``: ``None``, a name in ``by_name``, a ``{"class_name", "config"}`` dict,
+    a subclass of ``base`` (instantiated with its defaults), or an instance/callable (unchanged).
+    """
+    if identifier is None:
+        return None
+    if isinstance(identifier, str):
+        return by_name[check_choice("identifier", identifier, sorted(by_name))]()
+    if isinstance(identifier, dict):
+        name = check_choice("identifier", identifier.get("class_name"), sorted(by_name))
+        return by_name[name].from_config(identifier.get("config", {}))
+    if inspect.isclass(identifier) and issubclass(identifier, base):
+        return identifier()
+    if callable(identifier):
+        return identifier
+    raise ValueError(f"Could not interpret {kind} identifier: {identifier!r}")

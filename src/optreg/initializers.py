@@ -54,7 +54,6 @@ seed once at construction), return the same values on every call. Values are dra
 
 from __future__ import annotations
 
-import inspect
 import math
 import re
 from collections.abc import Sequence
@@ -63,7 +62,7 @@ from typing import Any
 
 import numpy as np
 
-from optreg._validation import check_choice, check_int, check_positive
+from optreg._validation import check_choice, check_int, check_positive, resolve_identifier
 
 __all__ = [
     "Initializer",
@@ -527,24 +526,8 @@ _BY_NAME.update({_snake_case(c.__name__): c for c in _CLASSES})
 _BY_NAME.update({"normal": RandomNormal, "uniform": RandomUniform, "zero": Zeros, "one": Ones})
 
 
-def _lookup(name: Any) -> type[Initializer]:
-    if name not in _BY_NAME:
-        raise ValueError(f"identifier must be one of {sorted(_BY_NAME)!r}, got {name!r}")
-    return _BY_NAME[name]
-
-
 def get(identifier: Any) -> Initializer | None:
     """An initializer from a name (``"he_normal"``, ``"HeNormal"``), a ``{"class_name",
     "config"}`` dict, a class (instantiated with its defaults), or an instance/callable
     (returned unchanged). ``None`` gives ``None``."""
-    if identifier is None:
-        return None
-    if isinstance(identifier, str):
-        return _lookup(identifier)()
-    if isinstance(identifier, dict):
-        return _lookup(identifier.get("class_name")).from_config(identifier.get("config", {}))
-    if inspect.isclass(identifier) and issubclass(identifier, Initializer):
-        return identifier()
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"Could not interpret initializer identifier: {identifier!r}")
+    return resolve_identifier(identifier, _BY_NAME, Initializer, "initializer")

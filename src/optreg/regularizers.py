@@ -20,13 +20,12 @@ the default, as in Keras. Factors must be finite and ``>= 0``.
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from optreg._validation import check_non_negative
+from optreg._validation import check_non_negative, resolve_identifier
 
 __all__ = ["Regularizer", "L1", "L2", "L1L2", "check_factor", "get"]
 
@@ -112,23 +111,7 @@ _BY_NAME: dict[str, type[Regularizer]] = {
 }
 
 
-def _lookup(name: Any) -> type[Regularizer]:
-    if name not in _BY_NAME:
-        raise ValueError(f"identifier must be one of {sorted(_BY_NAME)!r}, got {name!r}")
-    return _BY_NAME[name]
-
-
 def get(identifier: Any) -> Regularizer | None:
     """A regularizer from a name (``"l1"``, ``"L2"``, ``"l1_l2"``), a ``{"class_name",
     "config"}`` dict, a class or an instance. ``None`` gives ``None``."""
-    if identifier is None:
-        return None
-    if isinstance(identifier, str):
-        return _lookup(identifier)()
-    if isinstance(identifier, dict):
-        return _lookup(identifier.get("class_name")).from_config(identifier.get("config", {}))
-    if inspect.isclass(identifier) and issubclass(identifier, Regularizer):
-        return identifier()
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"Could not interpret regularizer identifier: {identifier!r}")
+    return resolve_identifier(identifier, _BY_NAME, Regularizer, "regularizer")
