@@ -237,6 +237,21 @@ def test_grid_expansion_counts_names_and_duplicates(tmp_path):
         load_sweep(write_sweep(tmp_path / "bad2.yaml", grid={"epochs": [1]}, sweep={}))
 
 
+def test_sweep_run_with_seeds_repeats_the_configuration(tmp_path):
+    sweep = load_sweep(write_sweep(tmp_path / "s.yaml", runs=[
+        {"name": "adam", "optimizer": "adam", "seeds": [0, 3]},
+        {"name": "sgd", "optimizer": "sgd"},
+    ]))
+    runs = expand(sweep)
+    assert [name for name, _ in runs] == ["adam__seed-0", "adam__seed-3", "sgd"]
+    assert [config.seed for _, config in runs] == [0, 3, 0]
+    assert runs[0][1].replace(seed=3) == runs[1][1]
+    with pytest.raises(ValueError, match=r"run 'adam': seeds must be a non-empty list"):
+        load_sweep(write_sweep(tmp_path / "bad.yaml", runs=[{"name": "adam", "seeds": 2}]))
+    with pytest.raises(ValueError, match="seed"):
+        load_sweep(write_sweep(tmp_path / "bad2.yaml", runs=[{"name": "a", "seeds": [-1]}]))
+
+
 @pytest.mark.parametrize("path", SWEEPS, ids=[p.stem for p in SWEEPS])
 def test_shipped_sweeps_are_valid(path):
     sweep = load_sweep(path)

@@ -10,6 +10,7 @@ Format (every key of a run is a field of :class:`~optreg.lab.config.TrainConfig`
       - {optimizer: [adam], learning_rate: [0.0001, 0.001, 0.01]}
     runs:                          # optional single runs (name optional)
       - {name: adamw, optimizer: adamw, weight_decay: 0.004}
+      - {name: adam, optimizer: adam, seeds: [0, 1, 2]}   # three runs: adam__seed-0, -1, -2
     slurm: {time: "00:30:00", cpus_per_task: 8, modules: [...], venv: ...}
 
 A run's name lists the values its grid sets (``optimizer-adam__learning_rate-0.01``); a
@@ -91,8 +92,16 @@ def expand(sweep: Sweep, smoke: bool = False) -> list[tuple[str, TrainConfig]]:
             settings.append((run_name(point), point))
     for run in sweep.runs:
         run = dict(run)
+        seeds = run.pop("seeds", None)
         name = str(run.pop("name", "") or run_name(run))
-        settings.append((name, run))
+        if seeds is None:
+            settings.append((name, run))
+            continue
+        if not isinstance(seeds, list) or not seeds:
+            raise ValueError(f"{sweep.path or sweep.name}: run {name!r}: seeds must be a "
+                             f"non-empty list of integers, got {seeds!r}")
+        # Repeats of one configuration: the spread over seeds shows what a ranking is worth.
+        settings.extend((f"{name}__seed-{seed}", {**run, "seed": seed}) for seed in seeds)
     expanded: list[tuple[str, TrainConfig]] = []
     seen: set[str] = set()
     names: set[str] = set()
