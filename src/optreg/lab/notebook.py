@@ -9,6 +9,7 @@ code the reader can run, and they say which mode produced what they show.
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from dataclasses import dataclass
@@ -36,6 +37,18 @@ class LabResults:
     def named(self, *names: str) -> list[dict[str, Any]]:
         """The runs of these names that exist, in this order."""
         return [r for r in (self.get(n) for n in names) if r is not None]
+
+    def claim(self, holds: bool, sentence: str) -> None:
+        """Check a sentence of the page against full results (smoke runs prove nothing)."""
+        from optreg.lab.findings import claim
+
+        if self.mode == "full":
+            claim(holds, sentence)
+
+    def provenance(self) -> dict[str, Any]:
+        """Where and when the saved results were produced (``provenance.json`` beside them)."""
+        path = self.source / "provenance.json"
+        return json.loads(path.read_text()) if path.is_file() else {}
 
     def describe(self) -> str:
         what = ("full runs (all images, all epochs)" if self.mode == "full" else
@@ -121,4 +134,25 @@ def plot_lr_finder(run: dict[str, Any], ax=None):
     ax.set_xlabel("learning rate")
     ax.set_ylabel("training loss")
     ax.legend(fontsize=8)
+    return ax
+
+
+def plot_over_seeds(comparisons, metric: str = "val_accuracy", x: str = "epoch", ax=None):
+    """The mean over seeds of each configuration, with the band between its lowest and
+    highest seed: a ranking is only worth what these bands leave apart."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    ax = ax or plt.figure(figsize=(6, 4)).gca()
+    for c in comparisons:
+        length = min(len(r["history"]) for r in c.runs)
+        ys = np.array([[h[metric] for h in r["history"][:length]] for r in c.runs])
+        xs = np.mean([[h[x] for h in r["history"][:length]] for r in c.runs], axis=0)
+        (line,) = ax.plot(xs, ys.mean(axis=0), label=c.name)
+        ax.fill_between(xs, ys.min(axis=0), ys.max(axis=0), color=line.get_color(), alpha=0.2)
+    ax.set_xlabel("epoch" if x == "epoch" else "training time (s)")
+    ax.set_ylabel(metric.replace("_", " "))
+    ax.grid(alpha=0.3)
+    if comparisons:
+        ax.legend(fontsize=7)
     return ax
