@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import importlib.util
+import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +18,23 @@ ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"
 BUILD_COMMAND = [str(Path(sys.executable).with_name("jupyter-book")), "build", ".", "--builder",
                  "html", "-W", "-n", "--keep-going"]
+
+# The tests build the book under settings that would spoil a build depending on its caller's
+# environment (a test module's MPLBACKEND=Agg once removed every figure), from another working
+# directory; `make book` builds under its own. book/_ext/hermetic.py makes both give the same
+# book and share one execution cache: test_book checks every figure is there, and that the
+# `make book` rebuild that follows executes nothing.
+HOSTILE_ENVIRONMENT = {
+    "MPLBACKEND": "Agg",
+    "MATPLOTLIBRC": "/nonexistent/matplotlibrc",
+    "OMP_NUM_THREADS": "3",
+    "OPENBLAS_NUM_THREADS": "3",
+    "TF_NUM_INTRAOP_THREADS": "3",
+    "PYTHONHASHSEED": "random",
+    "KERAS_BACKEND": "numpy",
+}
+# An IPython start-up script that every kernel of a non-hermetic build would run.
+HOSTILE_STARTUP = "import matplotlib\nmatplotlib.use('Agg')\n"
 
 
 def toc_files() -> list[str]:
@@ -42,18 +62,52 @@ def book_inputs() -> list[Path]:
     return inputs
 
 
+def hermetic_module():
+    """book/_ext/hermetic.py, the extension that fingerprints the build's settings."""
+    spec = importlib.util.spec_from_file_location("hermetic", ROOT / "book" / "_ext" /
+                                                  "hermetic.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def current_fingerprint() -> str:
+    """The execution cache's key a build would use now (settings, packages, code, data)."""
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    inputs = config["sphinx"]["config"].get("hermetic_inputs", [])
+    return hermetic_module().fingerprint(ROOT, inputs)
+
+
+def built_fingerprint() -> str | None:
+    path = ROOT / "_build" / ".hermetic" / "fingerprint"
+    return path.read_text().strip() if path.exists() else None
+
+
 def is_stale() -> bool:
+    """No book, sources newer than it, or built under other settings, code or data."""
     index = HTML / "index.html"
     if not index.exists():
         return True
     built = index.stat().st_mtime
-    return any(p.stat().st_mtime > built for p in book_inputs())
+    if any(p.stat().st_mtime > built for p in book_inputs()):
+        return True
+    return built_fingerprint() != current_fingerprint()
 
 
-def build(timeout: int = 1500) -> subprocess.CompletedProcess:
-    """Run `make book`'s build command; the execution cache makes an unchanged rebuild fast."""
-    return subprocess.run(BUILD_COMMAND, cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout)
+def build(timeout: int = 1500, hostile: bool = False) -> subprocess.CompletedProcess:
+    """Run `make book`'s build command; the execution cache makes an unchanged rebuild fast.
+    With ``hostile``, under :data:`HOSTILE_ENVIRONMENT` from another working directory."""
+    if not hostile:
+        return subprocess.run(BUILD_COMMAND, cwd=ROOT, capture_output=True, text=True,
+                              timeout=timeout)
+    with tempfile.TemporaryDirectory(prefix="optreg-hostile-") as elsewhere:
+        startup = Path(elsewhere, "ipython", "profile_default", "startup")
+        startup.mkdir(parents=True)
+        (startup / "00-hostile.py").write_text(HOSTILE_STARTUP)
+        env = {**os.environ, **HOSTILE_ENVIRONMENT, "IPYTHONDIR": str(startup.parents[1])}
+        command = [*BUILD_COMMAND[:2], str(ROOT), *BUILD_COMMAND[3:]]
+        return subprocess.run(command, cwd=elsewhere, env=env, capture_output=True, text=True,
+                              timeout=timeout)
 
 
 @contextlib.contextmanager
@@ -74,7 +128,7 @@ def ensure_built() -> None:
     """Build the book when `_build/html` is missing or older than its sources; fail loudly."""
     with book_lock(exclusive=True):
         if is_stale():
-            result = build()
+            result = build(hostile=True)
             if result.returncode != 0:
                 raise AssertionError("jupyter-book build failed:\n" + result.stdout[-6000:]
                                      + result.stderr[-3000:])

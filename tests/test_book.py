@@ -16,11 +16,15 @@ from pathlib import Path
 
 import pytest
 from book_build import (
+    HOSTILE_ENVIRONMENT,
     HTML,
     ROOT,
     book_lock,
     build,
+    built_fingerprint,
+    current_fingerprint,
     ensure_built,
+    hermetic_module,
     html_pages,
     page_source,
     toc_files,
@@ -231,10 +235,6 @@ def test_exercises_page_links_every_student_notebook(built):
         assert any(f"exercises/{name}/{name}.ipynb" in t for t in targets), name
 
 
-def test_launch_buttons_open_the_page_on_binder_and_colab(built):
-    html = (built / "book" / "01_optimizers.html").read_text()
-    assert "mybinder.org/v2/gh/" in html and "01_optimizers.ipynb" in html
-    assert "colab.research.google.com/github/" in html
 
 
 def test_each_chapter_has_a_static_widget_with_frames(built):
@@ -259,8 +259,100 @@ def test_exercises_page_links_existing_student_notebooks():
 
 
 def test_unchanged_rebuild_executes_no_notebook(built):
-    """`make book` twice in a row: the second run takes every output from the cache."""
+    """`make test` then `make book`: the second build, under the caller's own environment (not
+    the tests' hostile one), takes every output from the cache of the first."""
     with book_lock(exclusive=True):
         result = build()
     assert result.returncode == 0, result.stdout[-3000:]
     assert "Executing notebook" not in result.stdout + result.stderr
+    assert built_fingerprint() == current_fingerprint()
+
+
+# ------------------------------------------------------------------------- hermetic execution
+
+# Code that draws: matplotlib calls (not its settings), the package's plot_* helpers, widgets.
+DRAWS = re.compile(r"\bplt\.(?!rcParams\b|style\b|rc\b|close\b)\w+\(|\.subplots\(|"
+                   r"\bplot_\w+\(|_explorer\(|\bExplorer\(")
+
+
+def draws_a_figure(code: str) -> bool:
+    return bool(DRAWS.search(re.sub(r"#.*", "", code)))
+
+
+def shown_code_cells(path: Path) -> list[tuple[str, list[str]]]:
+    """The code and tags of the code cells the page shows (``remove-cell`` leaves one out)."""
+    notebook = json.loads(path.read_text())
+    cells = [("".join(c["source"]), c.get("metadata", {}).get("tags", []))
+             for c in notebook["cells"] if c["cell_type"] == "code"]
+    return [(code, tags) for code, tags in cells if "remove-cell" not in tags]
+
+
+def test_draws_a_figure_tells_drawing_cells_from_others():
+    for code in ["fig, ax = plt.subplots()", "plt.plot(x, y)", "momentum_explorer()",
+                 "plot_curves(runs, 'loss')", "Explorer(draw, [Slider('a', [1])])",
+                 "axes = fig.subplots(1, 2)"]:
+        assert draws_a_figure(code), code
+    for code in ["import matplotlib.pyplot as plt", "plt.rcParams.update({'figure.dpi': 100})",
+                 "show_source(plot_curves)", "print(1)  # plt.plot(x)", "plt.close('all')"]:
+        assert not draws_a_figure(code), code
+
+
+NOTEBOOK_PAGES = [n for n in toc_files() if page_source(n).suffix == ".ipynb"]
+
+
+@pytest.mark.parametrize("name", NOTEBOOK_PAGES)
+def test_every_cell_that_draws_shows_its_figure(built, name):
+    """The built page has an image (matplotlib's PNG) or a static widget (whose SVG the browser
+    test sees drawn) below each executed cell that draws, whatever the environment the tests
+    built it in (book_build.HOSTILE_ENVIRONMENT)."""
+    sources = shown_code_cells(page_source(name))
+    soup = BeautifulSoup((built / f"{name}.html").read_text(), "html.parser")
+    cells = soup.select("div.cell")
+    assert len(cells) == len(sources), f"{name}: {len(cells)} cells in the HTML, {len(sources)}"
+    drawing = [(code, cell) for (code, tags), cell in zip(sources, cells, strict=True)
+               if draws_a_figure(code) and "skip-execution" not in tags]
+    assert drawing, f"{name} draws nothing"
+    blank = [code.splitlines()[0] for code, cell in drawing if not cell.select(
+        ".cell_output img, .cell_output svg, .cell_output .optreg-widget")]
+    assert not blank, f"{name}: cells drawing no image: {blank}"
+    for image in soup.select(".cell_output img"):
+        src = image.get("src", "")
+        assert src.startswith("data:") or (built / name).parent.joinpath(src).is_file(), src
+
+
+def test_kernels_get_the_books_environment_not_the_callers(tmp_path):
+    hermetic = hermetic_module()
+    env = hermetic.kernel_environment({**HOSTILE_ENVIRONMENT, "HOME": "/home/x"}, tmp_path)
+    assert env["MPLBACKEND"] == "module://matplotlib_inline.backend_inline"
+    assert env["OMP_NUM_THREADS"] == env["OPENBLAS_NUM_THREADS"] == "1"
+    assert env["KERAS_BACKEND"] == "tensorflow" and env["PYTHONHASHSEED"] == "0"
+    assert "MATPLOTLIBRC" not in env and env["HOME"] == "/home/x"
+    for name in ("MPLCONFIGDIR", "IPYTHONDIR", "JUPYTER_CONFIG_DIR"):
+        assert Path(env[name]).is_relative_to(tmp_path)
+
+
+def test_the_cache_key_changes_with_settings_code_and_data(tmp_path, monkeypatch):
+    hermetic = hermetic_module()
+    package, data = tmp_path / "pkg", tmp_path / "results"
+    package.mkdir()
+    data.mkdir()
+    (package / "a.py").write_text("x = 1\n")
+    (data / "metrics.json").write_text("{}")
+    key = hermetic.fingerprint(tmp_path, ["results"], package)
+    assert hermetic.fingerprint(tmp_path, ["results"], package) == key  # deterministic
+    (data / "metrics.json").write_text('{"loss": 1}')
+    changed_data = hermetic.fingerprint(tmp_path, ["results"], package)
+    (package / "a.py").write_text("x = 2\n")
+    changed_code = hermetic.fingerprint(tmp_path, ["results"], package)
+    monkeypatch.setitem(hermetic.KERNEL_ENVIRONMENT, "OMP_NUM_THREADS", "2")
+    changed_settings = hermetic.fingerprint(tmp_path, ["results"], package)
+    assert len({key, changed_data, changed_code, changed_settings}) == 4
+    monkeypatch.setenv("MPLBACKEND", "Agg")  # the caller's environment is not part of it
+    assert hermetic.fingerprint(tmp_path, ["results"], package) == changed_settings
+
+
+def test_a_cache_of_other_settings_is_removed(tmp_path):
+    hermetic = hermetic_module()
+    (tmp_path / ".jupyter_cache" / "old" / "executed").mkdir(parents=True)
+    current = hermetic.cache_folder(tmp_path, "new")
+    assert [p.name for p in (tmp_path / ".jupyter_cache").iterdir()] == ["new"] == [current.name]
