@@ -112,7 +112,7 @@ def test_render_matplotlib_draws_every_panel():
 
 def test_show_source_is_the_package_source():
     source = widgets.show_source(optimizers.SGD.update_step)
-    assert source.code.startswith("def update_step(self, g, w, state, lr, tmp):")
+    assert source.code.startswith("def update_step(self, g, w, state, lr, t):")
     assert source.title == "optreg.optimizers.SGD.update_step"
     assert "```python" in source._repr_markdown_()
 

@@ -1,8 +1,7 @@
 """Gradient-descent optimizers in NumPy, step for step the same as Keras 3's built-ins.
 
 Every class takes the names, arguments and defaults of its ``keras.optimizers`` counterpart, and
-follows the same order of operations in ``apply(grads, params)`` (Keras 3.15,
-``BaseOptimizer.apply``):
+``apply(grads, params)`` follows Keras' order of operations (Keras 3.15, ``BaseOptimizer.apply``):
 
 1. the learning rate ``lr`` is read; a schedule is evaluated at ``iterations`` (0 at first);
 2. the gradients are clipped: ``clipnorm`` per tensor (``g * c / max(||g||, c)``), or
@@ -11,51 +10,52 @@ follows the same order of operations in ``apply(grads, params)`` (Keras 3.15,
 4. ``update_step`` applies the algorithm with ``t = iterations + 1`` (1 on the first step);
 5. ``iterations`` is incremented.
 
-``apply`` updates the arrays of ``params`` **in place**. The optimizer's state (``m``, ``s``, ...)
-is created on first use, one dict per parameter position, so the same list of arrays must be
-passed at every step. Everything is checked before anything changes: grads and params of
-different lengths, shapes or non-float dtypes raise ``ValueError`` and leave params, state and
-``iterations`` untouched.
+An algorithm is a subclass that declares its hyperparameters once (``hyperparameters``: name,
+default, allowed range, description; see ``optreg.hyperparameters``) and writes its update rule
+(``update_step``) and its state (``build_state``). The constructor's signature, the argument
+checks, ``get_config``, the table in the class's docstring and the Keras twin in
+``optreg.keras.optimizers`` all derive from the declaration.
+
+``apply`` updates the arrays of ``params`` **in place**. The state (``m``, ``s``, ...) is created
+on first use, one dict per parameter position, so the same list of arrays must be passed at every
+step. Everything is checked before anything changes: grads and params of different lengths,
+shapes or non-float dtypes raise ``ValueError`` and leave params, state and ``iterations``
+untouched.
 
 Non-finite gradients (a deliberate difference from Keras): Keras lets a NaN or inf in a gradient
 flow into the weights and the optimizer state, which are then lost. Here ``apply`` raises
 ``ValueError`` naming the offending ``grads[i]`` and changes nothing, so the caller can skip the
 batch, lower the learning rate or stop.
 
-Scalars that Keras computes in the parameter's dtype (the bias corrections ``1 - beta**t``) are
-computed in that dtype here too, so that float32 steps agree with Keras' to float32 round-off.
+Like Keras, ``update_step`` receives ``g`` cast to the parameter's dtype and ``t`` in that dtype,
+so scalars such as the bias corrections ``1 - beta**t`` are computed in float32 for float32
+parameters, and float32 steps agree with Keras' to float32 round-off.
 
-Memory and speed: each update is written with in-place ufuncs (``out=``) into a fixed number of
-scratch arrays allocated once at the first step (``n_temporaries + 1`` arrays of at most
-``chunk_size`` elements per thread), and applied chunk by chunk (see ``Optimizer``). After the
-first step, a step allocates no arrays (only a few small Python objects), except a contiguous
-copy of any parameter or gradient that is not C-contiguous (the parameter is written back).
-With a million elements or more in all, the chunks are shared out between threads, as
-TensorFlow uses every core; set ``optimizer.workers = 1`` to stay on one thread. Neither the
-chunks nor the threads change the result: every element goes through the same operations.
-
-The argument checks (``check_*_args``) are module-level functions that the Keras twins in
-``optreg.keras.optimizers`` call too, so both raise the same ``ValueError``.
+Memory and speed (out of sight, in ``Optimizer``): the update rules are element-wise, so the base
+class hands ``update_step`` matching 1-D chunks of ``g``, ``w`` and the state, of at most
+``chunk_size`` elements: the temporaries of an expression such as ``(1 - beta_1) * (g - m)`` are
+chunk-sized and stay in the CPU cache, so a step allocates at most a few chunks at a time
+whatever the size of the parameters. With a million elements or more in all, the chunks are
+shared out between threads, as TensorFlow uses every core; set ``optimizer.workers = 1`` to stay
+on one thread. Neither the chunks nor the threads change the result.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import re
+import textwrap
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 
-from optreg._validation import (
-    check_learning_rate,
-    check_non_negative,
-    check_optional_positive,
-    check_positive,
-    check_unit_interval_open_right,
-)
+from optreg import hyperparameters
+from optreg._validation import check_learning_rate, check_non_negative
+from optreg.hyperparameters import Hyperparameter
 
 __all__ = [
     "Optimizer",
@@ -67,109 +67,82 @@ __all__ = [
     "Adamax",
     "Nadam",
     "AdamW",
-    "check_base_args",
-    "check_sgd_args",
-    "check_adagrad_args",
-    "check_rmsprop_args",
-    "check_adadelta_args",
-    "check_adam_args",
-    "check_adamw_args",
+    "check_arguments",
 ]
 
 LearningRate = float | Callable[[int], float]
 State = dict[str, np.ndarray]
 
+#: the arguments of every optimizer, as Keras' base class has them (an algorithm may redeclare
+#: one, e.g. SGD's learning rate, whose default is 0.01, or AdamW's weight decay)
+COMMON = (
+    Hyperparameter("learning_rate", 0.001, "> 0 or schedule", "step size, or a schedule of it"),
+    Hyperparameter(
+        "weight_decay", None, ">= 0 or None", "decay `w <- w - w * weight_decay * lr` per step"
+    ),
+    Hyperparameter("clipnorm", None, "> 0 or None", "largest norm of each gradient"),
+    Hyperparameter("clipvalue", None, "> 0 or None", "largest absolute value of an element"),
+    Hyperparameter("global_clipnorm", None, "> 0 or None", "largest norm of all gradients"),
+)
+CLIPPING = ("clipnorm", "clipvalue", "global_clipnorm")
 
-# --------------------------------------------------------------------------------------------
-# Argument checks, shared with the Keras twins
-# --------------------------------------------------------------------------------------------
-def _check_bool(name: str, value: Any) -> bool:
-    if not isinstance(value, bool | np.bool_):
-        raise ValueError(f"{name} must be True or False, got {value!r}")
-    return bool(value)
+
+def declared_arguments(own: Sequence[Hyperparameter]) -> tuple[Hyperparameter, ...]:
+    """The constructor's arguments in Keras' order: the learning rate, the algorithm's own
+    hyperparameters, then the common ones it does not redeclare."""
+    mine = {h.name: h for h in own}
+    first = mine.pop("learning_rate", COMMON[0])
+    rest = [h for h in COMMON[1:] if h.name not in mine]
+    return (first, *mine.values(), *rest)
 
 
-def check_base_args(
-    learning_rate: Any,
-    weight_decay: Any = None,
-    clipnorm: Any = None,
-    clipvalue: Any = None,
-    global_clipnorm: Any = None,
-) -> dict[str, Any]:
-    """Arguments every optimizer takes. Like Keras, at most one clipping argument may be set."""
-    clipping = {"clipnorm": clipnorm, "clipvalue": clipvalue, "global_clipnorm": global_clipnorm}
-    given = [f"{k}={v!r}" for k, v in clipping.items() if v is not None]
-    if len(given) > 1:
+def check_arguments(cls: type, values: dict[str, Any]) -> dict[str, Any]:
+    """The declared arguments of ``cls`` checked and converted (shared with the Keras twins)."""
+    given = [f"{k}={values[k]!r}" for k in CLIPPING if values.get(k) is not None]
+    if len(given) > 1:  # Keras' rule
         raise ValueError(
             "only one of clipnorm, clipvalue and global_clipnorm can be set, got "
             + ", ".join(given)
         )
-    return {
-        "learning_rate": check_learning_rate(learning_rate),
-        "weight_decay": None
-        if weight_decay is None
-        else check_non_negative("weight_decay", weight_decay),
-        **{name: check_optional_positive(name, value) for name, value in clipping.items()},
-    }
+    return {h.name: h.check(values[h.name], cls.__name__) for h in cls.arguments}
 
 
-def check_sgd_args(momentum: Any, nesterov: Any) -> dict[str, Any]:
-    return {
-        "momentum": check_unit_interval_open_right("momentum", momentum),
-        "nesterov": _check_bool("nesterov", nesterov),
-    }
+def _with_signature(init: Callable, cls: type, var_keyword: bool = False) -> Callable:
+    """``init`` under the name and signature of ``cls.__init__`` derived from the declaration."""
+
+    @functools.wraps(init)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+
+    __init__.__signature__ = hyperparameters.signature(cls.arguments, var_keyword)
+    __init__.__qualname__ = f"{cls.__qualname__}.__init__"
+    del __init__.__wrapped__  # inspect must see the declared signature, not init's
+    return __init__
 
 
-def check_adagrad_args(initial_accumulator_value: Any, epsilon: Any) -> dict[str, Any]:
-    return {
-        "initial_accumulator_value": check_non_negative(
-            "initial_accumulator_value", initial_accumulator_value
-        ),
-        "epsilon": check_positive("epsilon", epsilon),
-    }
+def _bind(cls: type, args: tuple, kwargs: dict) -> dict[str, Any]:
+    """The constructor's arguments by name, defaults filled in (TypeError as for any call)."""
+    bound = cls.__init__.__signature__.bind(None, *args, **kwargs)
+    bound.apply_defaults()
+    values = dict(bound.arguments)
+    del values["self"]
+    return values
 
 
-def check_rmsprop_args(rho: Any, momentum: Any, epsilon: Any, centered: Any) -> dict[str, Any]:
-    return {
-        "rho": check_unit_interval_open_right("rho", rho),
-        "momentum": check_unit_interval_open_right("momentum", momentum),
-        "epsilon": check_positive("epsilon", epsilon),
-        "centered": _check_bool("centered", centered),
-    }
+def _snake_case(name: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
 
 
-def check_adadelta_args(rho: Any, epsilon: Any) -> dict[str, Any]:
-    return {
-        "rho": check_unit_interval_open_right("rho", rho),
-        "epsilon": check_positive("epsilon", epsilon),
-    }
+def _checked(apply: Callable) -> Callable:
+    """Check ``apply``'s arguments at the entry point, before anything changes."""
 
+    @functools.wraps(apply)
+    def checked_apply(self: Optimizer, grads: Any, params: Any) -> None:
+        self._check_apply_args(grads, params)
+        if len(params) > 0:  # nothing to update: Keras does not count the step either
+            apply(self, grads, params)
 
-def check_adam_args(beta_1: Any, beta_2: Any, epsilon: Any, amsgrad: Any = False) -> dict[str, Any]:
-    """Adam, Adamax and Nadam (the last two have no ``amsgrad``: leave it False)."""
-    return {
-        "beta_1": check_unit_interval_open_right("beta_1", beta_1),
-        "beta_2": check_unit_interval_open_right("beta_2", beta_2),
-        "epsilon": check_positive("epsilon", epsilon),
-        "amsgrad": _check_bool("amsgrad", amsgrad),
-    }
-
-
-def check_adamw_args(weight_decay: Any) -> float:
-    """AdamW's decay is its reason to exist: it must be a number >= 0, not None."""
-    if weight_decay is None:
-        raise ValueError("weight_decay must be a number >= 0 for AdamW, got None")
-    return check_non_negative("weight_decay", weight_decay)
-
-
-def _power(base: float, t: int, w: np.ndarray) -> np.floating:
-    """``base**t`` computed in ``w``'s dtype, as Keras computes its bias corrections.
-
-    It matters in float32: ``1 - 0.999**t`` loses about four of float32's seven digits, so the
-    float64 value would give steps about 1e-5 (relative) away from Keras' on the first steps.
-    """
-    dtype = w.dtype.type
-    return dtype(base) ** dtype(t)
+    return checked_apply
 
 
 _POOL: ThreadPoolExecutor | None = None
@@ -182,62 +155,55 @@ def _thread_pool() -> ThreadPoolExecutor:
     return _POOL
 
 
-def _snake_case(name: str) -> str:
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
-
-
 # --------------------------------------------------------------------------------------------
 # Base class
 # --------------------------------------------------------------------------------------------
 class Optimizer:
     """Base class: learning rate (or schedule), weight decay, gradient clipping, ``iterations``.
 
-    Subclasses define ``build_state(w) -> dict`` (the per-parameter state, created at the first
-    step) and ``update_step(g, w, state, lr, tmp)``, which updates ``w`` and ``state`` in place
-    using the scratch arrays ``tmp`` (``n_temporaries`` of them). ``g`` is the clipped gradient
-    and must not be written to (it may be the caller's array).
+    Subclasses declare ``hyperparameters`` and define ``build_state(w) -> dict`` (the state of
+    one parameter, created at the first step) and ``update_step(g, w, state, lr, t)``, which
+    updates ``w`` and the arrays of ``state`` in place (``m += ...``, ``s[:] = ...``). ``g`` is
+    the clipped gradient, in ``w``'s dtype; it must not be written to (it may be the caller's).
 
-    Every update is element-wise once its scalars (``lr``, ``t``, clipping factors) are known, so
-    ``apply`` calls ``update_step`` on matching 1-D chunks of ``g``, ``w`` and the state, of at
-    most ``chunk_size`` elements: a chunk's arrays stay in the CPU cache between the ufuncs of an
-    update, where whole parameters would go back and forth to memory at every ufunc. With
+    ``update_step`` sees matching 1-D chunks of at most ``chunk_size`` elements of ``g``, ``w``
+    and the state, and treats them as ordinary arrays: a chunk's temporaries stay in the CPU
+    cache, where whole-parameter temporaries would go back and forth to memory. With
     ``parallel_min_size`` elements or more in all, the chunks are shared out between threads
-    (``workers``, default one per CPU; NumPy's ufuncs release the GIL), as TensorFlow uses every
-    core. Neither changes the result: each element sees the same operations.
+    (``workers``, default one per CPU; NumPy's ufuncs release the GIL).
     """
 
-    #: how many scratch arrays ``update_step`` needs
-    n_temporaries: int = 1
-    #: elements per chunk (256 KiB of float32): large enough that the Python cost per chunk is
-    #: small, small enough that a chunk's few arrays stay in the CPU cache between ufuncs
+    #: the algorithm's hyperparameters (besides those of ``COMMON`` it does not redeclare)
+    hyperparameters: tuple[Hyperparameter, ...] = ()
+    #: every constructor argument but ``name``, derived from ``hyperparameters``
+    arguments: tuple[Hyperparameter, ...] = COMMON
+    #: elements per chunk (256 KiB of float32): the Python cost per chunk stays small, and an
+    #: update's temporaries fit in the CPU cache
     chunk_size: int = 65536
     #: threads sharing the chunks (None: one per CPU; 1: no threads)
     workers: int | None = None
     #: below this many elements in all, threads cost more than they save
     parallel_min_size: int = 1_000_000
 
-    def __init__(
-        self,
-        learning_rate: LearningRate,
-        weight_decay: float | None = None,
-        clipnorm: float | None = None,
-        clipvalue: float | None = None,
-        global_clipnorm: float | None = None,
-        name: str | None = None,
-    ) -> None:
-        args = check_base_args(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm)
-        self._learning_rate = args["learning_rate"]
-        self.weight_decay: float | None = args["weight_decay"]
-        self.clipnorm: float | None = args["clipnorm"]
-        self.clipvalue: float | None = args["clipvalue"]
-        self.global_clipnorm: float | None = args["global_clipnorm"]
-        self.name = name if name is not None else _snake_case(type(self).__name__)
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.arguments = declared_arguments(cls.hyperparameters)
+        cls.__init__ = _with_signature(Optimizer.__init__, cls)
+        table = textwrap.indent(hyperparameters.table(cls.arguments), "    ")
+        heading = "    Arguments (derived from ``hyperparameters``):"
+        cls.__doc__ = f"{cls.__doc__ or ''}\n\n{heading}\n\n{table}\n"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        values = _bind(type(self), args, kwargs)
+        for name, value in check_arguments(type(self), values).items():
+            setattr(self, name, value)
+        self.name = values["name"] or _snake_case(type(self).__name__)
         self.iterations = 0
         #: one dict of state arrays per parameter position, filled at the first ``apply``
         self.state: list[State] = []
         self._signature: list[tuple[tuple[int, ...], np.dtype]] | None = None
         self._flat_state: list[State] = []
-        self._threads: list[tuple[list[tuple[int, int, int]], dict[np.dtype, list]]] = []
+        self._threads: list[list[tuple[int, int, int]]] = []
 
     # -- learning rate --------------------------------------------------------------------
     @property
@@ -261,78 +227,116 @@ class Optimizer:
         return self._signature is not None
 
     # -- the step -------------------------------------------------------------------------
+    @_checked
     def apply(self, grads: Sequence[np.ndarray], params: Sequence[np.ndarray]) -> None:
-        """One optimization step: update every array of ``params`` in place."""
-        squared_norms = self._check_apply_args(grads, params)
-        if len(params) == 0:  # nothing to update; Keras does not count the step either
-            return
-        lr = self.current_learning_rate()
-        if not self.built:
-            self._build(params)
-        self._before_update_steps()
-        scale = self._global_clip_scale(squared_norms)
-        scales = [self._clip_scale(n, scale) for n in squared_norms]
-        # 1-D views (a contiguous copy for a non-contiguous parameter, written back below)
-        flat_w = [w.reshape(-1) if w.flags.c_contiguous else w.flatten() for w in params]
-        flat_g = [g.reshape(-1) for g in grads]
+        """One step, in Keras' order of operations; the arrays of ``params`` change in place."""
+        lr = self.current_learning_rate()  # 1. a schedule is evaluated at `iterations`
+        norms = self.gradient_norms(grads)  # 2. clipping needs whole-gradient norms first
 
-        def update(chunks: list[tuple[int, int, int]], scratch: dict[np.dtype, list]) -> None:
-            for i, start, stop in chunks:
-                w = flat_w[i][start:stop]
-                g_clipped, *tmp = (s[: stop - start] for s in scratch[w.dtype])
-                g = self._clip(flat_g[i][start:stop], scales[i], out=g_clipped)
-                if self.weight_decay:
-                    # w <- w - w * wd * lr, before the gradient step (Keras' order)
-                    np.multiply(w, self.weight_decay * lr, out=tmp[0])
-                    w -= tmp[0]
-                state = {k: v[start:stop] for k, v in self._flat_state[i].items()}
-                self.update_step(g, w, state, lr, tmp)
+        def step(i, g, w, state, t):  # on matching chunks of grads[i], params[i], state[i]
+            g = self.clip(g, norms[i])  # 2. clipnorm, global_clipnorm or clipvalue
+            if self.weight_decay:
+                w -= w * self.weight_decay * lr  # 3. weight decay, before the update
+            self.update_step(g, w, state, lr, t)  # 4. the algorithm, with t = iterations + 1
 
-        if len(self._threads) == 1:
-            update(*self._threads[0])
-        else:
-            list(_thread_pool().map(lambda work: update(*work), self._threads))
-        for w, flat in zip(params, flat_w, strict=True):
-            if not w.flags.c_contiguous:
-                np.copyto(w, flat.reshape(w.shape))
-        self.iterations += 1
+        self.for_each_chunk(step, grads, params)
+        self.iterations += 1  # 5.
 
     def build_state(self, w: np.ndarray) -> State:
-        """The per-parameter state arrays (zeros shaped like ``w`` unless stated)."""
+        """The state arrays of one parameter (zeros shaped like ``w`` unless stated)."""
         return {}
 
     def update_step(
-        self, g: np.ndarray, w: np.ndarray, state: State, lr: float, tmp: list[np.ndarray]
+        self, g: np.ndarray, w: np.ndarray, state: State, lr: float, t: np.floating
     ) -> None:
+        """The algorithm: update ``w`` and ``state`` in place (``t`` is in ``w``'s dtype)."""
         raise NotImplementedError
 
-    def _before_update_steps(self) -> None:
-        """Hook run once per step before the per-parameter updates (Nadam's momentum cache)."""
+    def begin_update_steps(self, t: np.floating) -> None:
+        """Run once per step, before the update steps (Nadam's momentum product)."""
 
     # -- clipping -------------------------------------------------------------------------
-    def _global_clip_scale(self, squared_norms: list[float]) -> float:
-        if self.global_clipnorm is None:
-            return 1.0
-        norm = math.sqrt(sum(squared_norms))
-        return self.global_clipnorm / max(norm, self.global_clipnorm)
-
-    def _clip_scale(self, squared_norm: float, global_scale: float) -> float:
-        """The factor of one gradient: ``c / max(||g||, c)`` for clipnorm, else the global one."""
+    def gradient_norms(self, grads: Sequence[np.ndarray]) -> list[float]:
+        """The norm ``clip`` uses for each gradient: its own (clipnorm) or all together's
+        (global_clipnorm); 0 when neither is set."""
+        if self.clipnorm is None and self.global_clipnorm is None:
+            return [0.0] * len(grads)
+        squares = [float(np.vdot(g, g)) for g in grads]
         if self.clipnorm is not None:
-            return self.clipnorm / max(math.sqrt(squared_norm), self.clipnorm)
-        return global_scale
+            return [math.sqrt(s) for s in squares]
+        return [math.sqrt(sum(squares))] * len(grads)
 
-    def _clip(self, g: np.ndarray, scale: float, out: np.ndarray) -> np.ndarray:
-        """The clipped gradient, written to ``out`` when clipping changes it, else ``g`` itself."""
+    def clip(self, g: np.ndarray, norm: float) -> np.ndarray:
+        """``g c / max(norm, c)`` with ``c`` the clipnorm or global_clipnorm, or ``g`` clipped to
+        ``[-clipvalue, clipvalue]``; ``g`` itself when nothing is set."""
         if self.clipvalue is not None:
-            return np.clip(g, -self.clipvalue, self.clipvalue, out=out)
-        if scale == 1.0:
+            return np.clip(g, -self.clipvalue, self.clipvalue)
+        c = self.clipnorm or self.global_clipnorm
+        if c is None or norm <= c:
             return g
-        return np.multiply(g, scale, out=out)
+        return g * (c / norm)
 
-    # -- validation and state -------------------------------------------------------------
-    def _check_apply_args(self, grads: Any, params: Any) -> list[float]:
-        """Raise ValueError before anything changes; return each gradient's squared norm."""
+    # -- configuration --------------------------------------------------------------------
+    def get_config(self) -> dict[str, Any]:
+        """Constructor arguments, with Keras' keys (a Keras twin accepts them)."""
+        config = {h.name: getattr(self, h.name) for h in self.arguments}
+        return {"name": self.name, **config}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if k != "name")
+        return f"{type(self).__name__}({args})"
+
+    # -- the machinery: chunks and threads (the update rules never see it) ----------------
+    def for_each_chunk(
+        self, step: Callable, grads: Sequence[np.ndarray], params: Sequence[np.ndarray]
+    ) -> None:
+        """Call ``step(i, g, w, state, t)`` on matching 1-D chunks of ``grads[i]``, ``params[i]``
+        and ``self.state[i]``, with ``g`` cast to ``w``'s dtype and ``t = iterations + 1`` in it.
+        """
+        if not self.built:
+            self._build(params)
+        self.begin_update_steps(params[0].dtype.type(self.iterations + 1))
+        # 1-D views (a contiguous copy for a non-contiguous parameter, written back below)
+        flat_w = [w.reshape(-1) if w.flags.c_contiguous else w.flatten() for w in params]
+        flat_g = [g.reshape(-1) for g in grads]
+        ts = {w.dtype: w.dtype.type(self.iterations + 1) for w in params}
+
+        def run(chunks: list[tuple[int, int, int]]) -> None:
+            for i, start, stop in chunks:
+                w = flat_w[i][start:stop]
+                g = flat_g[i][start:stop].astype(w.dtype, copy=False)
+                state = {k: v[start:stop] for k, v in self._flat_state[i].items()}
+                step(i, g, w, state, ts[w.dtype])
+
+        if len(self._threads) == 1:
+            run(self._threads[0])
+        else:
+            list(_thread_pool().map(run, self._threads))
+        for w, flat in zip(params, flat_w, strict=True):
+            if not w.flags.c_contiguous:
+                np.copyto(w, flat.reshape(w.shape))
+
+    def _build(self, params: Sequence[np.ndarray]) -> None:
+        self._signature = [(w.shape, w.dtype) for w in params]
+        # C order whatever the parameter's layout, so that the 1-D views below are views
+        self.state = [
+            {k: np.ascontiguousarray(v) for k, v in self.build_state(w).items()} for w in params
+        ]
+        self._flat_state = [{k: v.reshape(-1) for k, v in st.items()} for st in self.state]
+        chunks = [
+            (i, start, min(start + self.chunk_size, w.size))
+            for i, w in enumerate(params)
+            for start in range(0, w.size, self.chunk_size)
+        ]
+        total = sum(w.size for w in params)
+        workers = (self.workers or os.cpu_count() or 1) if total >= self.parallel_min_size else 1
+        workers = max(1, min(workers, len(chunks)))
+        # each thread gets a contiguous run of chunks
+        n = len(chunks)
+        self._threads = [chunks[k * n // workers : (k + 1) * n // workers] for k in range(workers)]
+
+    def _check_apply_args(self, grads: Any, params: Any) -> None:
+        """Raise ValueError before anything changes."""
         for name, seq in (("grads", grads), ("params", params)):
             if not isinstance(seq, list | tuple):
                 raise ValueError(f"{name} must be a list of NumPy arrays, got {type(seq).__name__}")
@@ -363,67 +367,18 @@ class Optimizer:
                     f"params[{i}] must have shape {shape} and dtype {dtype} as at the first step, "
                     f"got {w.shape} and {w.dtype}"
                 )
-        squared_norms = []
         for i, g in enumerate(grads):
-            flat = g.reshape(-1)
-            squared_norm = float(np.vdot(flat, flat))  # one pass, no temporary
+            squared_norm = float(np.vdot(g, g))  # one pass, no temporary for a contiguous g
             # inf or NaN here means a non-finite element, or an overflow of the sum: tell apart
             if not math.isfinite(squared_norm) and not np.isfinite(g).all():
                 raise ValueError(
                     f"grads[{i}] contains NaN or infinite values; nothing was updated "
                     "(params, optimizer state and iterations are unchanged)"
                 )
-            squared_norms.append(squared_norm)
-        return squared_norms
-
-    def _build(self, params: Sequence[np.ndarray]) -> None:
-        self._signature = [(w.shape, w.dtype) for w in params]
-        # C order whatever the parameter's layout, so that the 1-D views below are views
-        self.state = [
-            {k: np.ascontiguousarray(v) for k, v in self.build_state(w).items()} for w in params
-        ]
-        self._flat_state = [{k: v.reshape(-1) for k, v in st.items()} for st in self.state]
-        chunks = [
-            (i, start, min(start + self.chunk_size, w.size))
-            for i, w in enumerate(params)
-            for start in range(0, w.size, self.chunk_size)
-        ]
-        total = sum(w.size for w in params)
-        workers = (self.workers or os.cpu_count() or 1) if total >= self.parallel_min_size else 1
-        workers = max(1, min(workers, len(chunks)))
-        # Each thread gets a contiguous run of chunks and its own chunk-sized scratch arrays
-        # (the clipped gradient, then the temporaries), one set per dtype.
-        length = min(self.chunk_size, max(w.size for w in params))
-        dtypes = {w.dtype for w in params}
-        self._threads = []
-        for k in range(workers):
-            scratch = {
-                dtype: [np.empty(length, dtype) for _ in range(1 + self.n_temporaries)]
-                for dtype in dtypes
-            }
-            self._threads.append(
-                (chunks[k * len(chunks) // workers : (k + 1) * len(chunks) // workers], scratch)
-            )
-
-    # -- configuration --------------------------------------------------------------------
-    def get_config(self) -> dict[str, Any]:
-        """Constructor arguments, with Keras' keys (a Keras twin accepts them)."""
-        return {
-            "name": self.name,
-            "learning_rate": self._learning_rate,
-            "weight_decay": self.weight_decay,
-            "clipnorm": self.clipnorm,
-            "clipvalue": self.clipvalue,
-            "global_clipnorm": self.global_clipnorm,
-        }
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if k != "name")
-        return f"{type(self).__name__}({args})"
 
 
 # --------------------------------------------------------------------------------------------
-# The algorithms
+# The algorithms: declaration, state, update rule
 # --------------------------------------------------------------------------------------------
 class SGD(Optimizer):
     """Stochastic gradient descent, with optional momentum and Nesterov momentum.
@@ -442,42 +397,26 @@ class SGD(Optimizer):
     schedule may switch momentum on during training.
     """
 
-    def __init__(
-        self,
-        learning_rate: LearningRate = 0.01,
-        momentum: float = 0.0,
-        nesterov: bool = False,
-        weight_decay: float | None = None,
-        clipnorm: float | None = None,
-        clipvalue: float | None = None,
-        global_clipnorm: float | None = None,
-        name: str | None = None,
-    ) -> None:
-        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name)
-        args = check_sgd_args(momentum, nesterov)
-        self.momentum: float = args["momentum"]
-        self.nesterov: bool = args["nesterov"]
+    hyperparameters = (
+        Hyperparameter("learning_rate", 0.01, "> 0 or schedule", "step size, or a schedule of it"),
+        Hyperparameter("momentum", 0.0, "[0, 1)", "decay rate of the velocity `m`"),
+        Hyperparameter("nesterov", False, "True or False", "Nesterov's look-ahead step"),
+    )
 
-    def build_state(self, w: np.ndarray) -> State:
-        # kept even when momentum is 0, so that a schedule may switch momentum on later
-        return {"m": np.zeros(w.shape, w.dtype)}
+    def build_state(self, w):
+        return {"m": np.zeros_like(w)}  # even when momentum is 0: a schedule may raise it
 
-    def update_step(self, g, w, state, lr, tmp):
-        lr_g = np.multiply(g, lr, out=tmp[0])
+    def update_step(self, g, w, state, lr, t):
         if self.momentum == 0:
-            w -= lr_g
+            w -= lr * g
             return
         m = state["m"]
-        m *= self.momentum  # m <- momentum m - lr g
-        m -= lr_g
-        if self.nesterov:  # w <- w + momentum m - lr g
-            w -= lr_g
-            w += np.multiply(m, self.momentum, out=tmp[0])
-        else:  # w <- w + m
+        m *= self.momentum  # m <- momentum m - lr g, in place
+        m -= lr * g
+        if self.nesterov:
+            w += self.momentum * m - lr * g
+        else:
             w += m
-
-    def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
 
 
 class Adagrad(Optimizer):
@@ -490,33 +429,18 @@ class Adagrad(Optimizer):
     ``s`` starts at ``initial_accumulator_value`` (0.1) and epsilon is added *inside* the root.
     """
 
-    def __init__(
-        self,
-        learning_rate: LearningRate = 0.001,
-        initial_accumulator_value: float = 0.1,
-        epsilon: float = 1e-7,
-        weight_decay: float | None = None,
-        clipnorm: float | None = None,
-        clipvalue: float | None = None,
-        global_clipnorm: float | None = None,
-        name: str | None = None,
-    ) -> None:
-        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name)
-        args = check_adagrad_args(initial_accumulator_value, epsilon)
-        self.initial_accumulator_value: float = args["initial_accumulator_value"]
-        self.epsilon: float = args["epsilon"]
+    hyperparameters = (
+        Hyperparameter("initial_accumulator_value", 0.1, ">= 0", "initial value of `s`"),
+        Hyperparameter("epsilon", 1e-7, "> 0", "added to `s` inside the square root"),
+    )
 
-    def build_state(self, w: np.ndarray) -> State:
+    def build_state(self, w):
         return {"s": np.full_like(w, self.initial_accumulator_value)}
 
-    def update_step(self, g, w, state, lr, tmp):
-        s, step = state["s"], tmp[0]
-        s += np.square(g, out=step)  # s <- s + g^2
-        np.add(s, self.epsilon, out=step)  # step <- lr g / sqrt(s + epsilon)
-        np.sqrt(step, out=step)
-        np.divide(g, step, out=step)
-        step *= lr
-        w -= step
+    def update_step(self, g, w, state, lr, t):
+        s = state["s"]
+        s += g**2
+        w -= lr * g / np.sqrt(s + self.epsilon)
 
 
 class RMSprop(Optimizer):
@@ -534,27 +458,14 @@ class RMSprop(Optimizer):
     gradient's standard deviation instead of its RMS.
     """
 
-    def __init__(
-        self,
-        learning_rate: LearningRate = 0.001,
-        rho: float = 0.9,
-        momentum: float = 0.0,
-        epsilon: float = 1e-7,
-        centered: bool = False,
-        weight_decay: float | None = None,
-        clipnorm: float | None = None,
-        clipvalue: float | None = None,
-        global_clipnorm: float | None = None,
-        name: str | None = None,
-    ) -> None:
-        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name)
-        args = check_rmsprop_args(rho, momentum, epsilon, centered)
-        self.rho: float = args["rho"]
-        self.momentum: float = args["momentum"]
-        self.epsilon: float = args["epsilon"]
-        self.centered: bool = args["centered"]
+    hyperparameters = (
+        Hyperparameter("rho", 0.9, "[0, 1)", "decay rate of the mean square `s`"),
+        Hyperparameter("momentum", 0.0, "[0, 1)", "decay rate of the velocity `m`"),
+        Hyperparameter("epsilon", 1e-7, "> 0", "added inside the square root"),
+        Hyperparameter("centered", False, "True or False", "divide by the variance, not `s`"),
+    )
 
-    def build_state(self, w: np.ndarray) -> State:
+    def build_state(self, w):
         state = {"s": np.zeros_like(w)}
         if self.momentum > 0:
             state["m"] = np.zeros_like(w)
@@ -562,37 +473,21 @@ class RMSprop(Optimizer):
             state["m_g"] = np.zeros_like(w)
         return state
 
-    def update_step(self, g, w, state, lr, tmp):
-        rho, s, step = self.rho, state["s"], tmp[0]
-        s *= rho  # s <- rho s + (1 - rho) g^2
-        s += np.multiply(np.square(g, out=step), 1 - rho, out=step)
+    def update_step(self, g, w, state, lr, t):
+        rho, s = self.rho, state["s"]
+        s[:] = rho * s + (1 - rho) * g**2
         if self.centered:
             m_g = state["m_g"]
-            m_g *= rho  # m_g <- rho m_g + (1 - rho) g
-            m_g += np.multiply(g, 1 - rho, out=step)
-            np.subtract(s, np.square(m_g, out=step), out=step)  # d = s - m_g^2 + epsilon
-            step += self.epsilon
+            m_g[:] = rho * m_g + (1 - rho) * g
+            d = s - m_g**2 + self.epsilon
         else:
-            np.add(s, self.epsilon, out=step)  # d = s + epsilon
-        np.sqrt(step, out=step)  # step = lr g / sqrt(d)
-        np.divide(g, step, out=step)
-        step *= lr
+            d = s + self.epsilon
+        step = lr * g / np.sqrt(d)
         if self.momentum > 0:
             m = state["m"]
-            m *= self.momentum  # m <- momentum m + step
-            m += step
-            w -= m
-        else:
-            w -= step
-
-    def get_config(self) -> dict[str, Any]:
-        return {
-            **super().get_config(),
-            "rho": self.rho,
-            "momentum": self.momentum,
-            "epsilon": self.epsilon,
-            "centered": self.centered,
-        }
+            m[:] = self.momentum * m + step
+            step = m
+        w -= step
 
 
 class Adadelta(Optimizer):
@@ -608,42 +503,20 @@ class Adadelta(Optimizer):
     makes it 1000 times slower).
     """
 
-    n_temporaries = 2
+    hyperparameters = (
+        Hyperparameter("rho", 0.95, "[0, 1)", "decay rate of the mean squares `s` and `d`"),
+        Hyperparameter("epsilon", 1e-7, "> 0", "added inside both square roots"),
+    )
 
-    def __init__(
-        self,
-        learning_rate: LearningRate = 0.001,
-        rho: float = 0.95,
-        epsilon: float = 1e-7,
-        weight_decay: float | None = None,
-        clipnorm: float | None = None,
-        clipvalue: float | None = None,
-        global_clipnorm: float | None = None,
-        name: str | None = None,
-    ) -> None:
-        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name)
-        args = check_adadelta_args(rho, epsilon)
-        self.rho: float = args["rho"]
-        self.epsilon: float = args["epsilon"]
-
-    def build_state(self, w: np.ndarray) -> State:
+    def build_state(self, w):
         return {"s": np.zeros_like(w), "d": np.zeros_like(w)}
 
-    def update_step(self, g, w, state, lr, tmp):
+    def update_step(self, g, w, state, lr, t):
         rho, eps, s, d = self.rho, self.epsilon, state["s"], state["d"]
-        dw, work = tmp
-        s *= rho  # s <- rho s + (1 - rho) g^2
-        s += np.multiply(np.square(g, out=work), 1 - rho, out=work)
-        np.sqrt(np.add(d, eps, out=dw), out=dw)  # dw = - sqrt(d + eps) / sqrt(s + eps) * g
-        dw /= np.sqrt(np.add(s, eps, out=work), out=work)
-        dw *= g
-        np.negative(dw, out=dw)
-        d *= rho  # d <- rho d + (1 - rho) dw^2
-        d += np.multiply(np.square(dw, out=work), 1 - rho, out=work)
-        w += np.multiply(dw, lr, out=work)  # w <- w + lr dw
-
-    def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "rho": self.rho, "epsilon": self.epsilon}
+        s[:] = rho * s + (1 - rho) * g**2
+        dw = -np.sqrt(d + eps) * g / np.sqrt(s + eps)
+        d[:] = rho * d + (1 - rho) * dw**2
+        w += lr * dw
 
 
 class Adam(Optimizer):
@@ -664,55 +537,29 @@ class Adam(Optimizer):
     1e-7 is another small difference.
     """
 
-    def __init__(
-        self,
-        learning_rate: LearningRate = 0.001,
-        beta_1: float = 0.9,
-        beta_2: float = 0.999,
-        epsilon: float = 1e-7,
-        amsgrad: bool = False,
-        weight_decay: float | None = None,
-        clipnorm: float | None = None,
-        clipvalue: float | None = None,
-        global_clipnorm: float | None = None,
-        name: str | None = None,
-    ) -> None:
-        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name)
-        args = check_adam_args(beta_1, beta_2, epsilon, amsgrad)
-        self.beta_1: float = args["beta_1"]
-        self.beta_2: float = args["beta_2"]
-        self.epsilon: float = args["epsilon"]
-        self.amsgrad: bool = args["amsgrad"]
+    hyperparameters = (
+        Hyperparameter("beta_1", 0.9, "[0, 1)", "decay rate of the mean `m`"),
+        Hyperparameter("beta_2", 0.999, "[0, 1)", "decay rate of the mean square `s`"),
+        Hyperparameter("epsilon", 1e-7, "> 0", "added to `sqrt(s)` (Kingma & Ba's epsilon hat)"),
+        Hyperparameter("amsgrad", False, "True or False", "divide by the largest `s` so far"),
+    )
 
-    def build_state(self, w: np.ndarray) -> State:
+    def build_state(self, w):
         state = {"m": np.zeros_like(w), "s": np.zeros_like(w)}
         if self.amsgrad:
             state["s_max"] = np.zeros_like(w)
         return state
 
-    def update_step(self, g, w, state, lr, tmp):
-        beta_1, beta_2, t = self.beta_1, self.beta_2, self.iterations + 1
-        m, s, step = state["m"], state["s"], tmp[0]
-        m += np.multiply(np.subtract(g, m, out=step), 1 - beta_1, out=step)
-        np.square(g, out=step)
-        s += np.multiply(np.subtract(step, s, out=step), 1 - beta_2, out=step)
+    def update_step(self, g, w, state, lr, t):
+        beta_1, beta_2, m, s = self.beta_1, self.beta_2, state["m"], state["s"]
+        m += (1 - beta_1) * (g - m)
+        s += (1 - beta_2) * (g**2 - s)
         if self.amsgrad:
-            s = np.maximum(state["s_max"], s, out=state["s_max"])
-        alpha = lr * np.sqrt(1 - _power(beta_2, t, w)) / (1 - _power(beta_1, t, w))
-        np.sqrt(s, out=step)  # step = alpha m / (sqrt(s) + epsilon)
-        step += self.epsilon
-        np.divide(m, step, out=step)
-        step *= alpha
-        w -= step
-
-    def get_config(self) -> dict[str, Any]:
-        return {
-            **super().get_config(),
-            "beta_1": self.beta_1,
-            "beta_2": self.beta_2,
-            "epsilon": self.epsilon,
-            "amsgrad": self.amsgrad,
-        }
+            s_max = state["s_max"]
+            s_max[:] = np.maximum(s_max, s)
+            s = s_max
+        alpha = lr * np.sqrt(1 - beta_2**t) / (1 - beta_1**t)
+        w -= alpha * m / (np.sqrt(s) + self.epsilon)
 
 
 class Adamax(Optimizer):
@@ -727,45 +574,20 @@ class Adamax(Optimizer):
     its ``u`` is never 0 after a non-zero gradient).
     """
 
-    def __init__(
-        self,
-        learning_rate: LearningRate = 0.001,
-        beta_1: float = 0.9,
-        beta_2: float = 0.999,
-        epsilon: float = 1e-7,
-        weight_decay: float | None = None,
-        clipnorm: float | None = None,
-        clipvalue: float | None = None,
-        global_clipnorm: float | None = None,
-        name: str | None = None,
-    ) -> None:
-        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name)
-        args = check_adam_args(beta_1, beta_2, epsilon)
-        self.beta_1: float = args["beta_1"]
-        self.beta_2: float = args["beta_2"]
-        self.epsilon: float = args["epsilon"]
+    hyperparameters = (
+        Hyperparameter("beta_1", 0.9, "[0, 1)", "decay rate of the mean `m`"),
+        Hyperparameter("beta_2", 0.999, "[0, 1)", "decay rate of the infinity norm `u`"),
+        Hyperparameter("epsilon", 1e-7, "> 0", "added to `u`"),
+    )
 
-    def build_state(self, w: np.ndarray) -> State:
+    def build_state(self, w):
         return {"m": np.zeros_like(w), "u": np.zeros_like(w)}
 
-    def update_step(self, g, w, state, lr, tmp):
-        beta_1, t = self.beta_1, self.iterations + 1
-        m, u, step = state["m"], state["u"], tmp[0]
-        m += np.multiply(np.subtract(g, m, out=step), 1 - beta_1, out=step)
-        u *= self.beta_2  # u <- max(beta_2 u, |g|)
-        np.maximum(u, np.abs(g, out=step), out=u)
-        np.add(u, self.epsilon, out=step)  # step = lr m / ((1 - beta_1^t) (u + epsilon))
-        np.divide(m, step, out=step)
-        step *= lr / (1 - _power(beta_1, t, w))
-        w -= step
-
-    def get_config(self) -> dict[str, Any]:
-        return {
-            **super().get_config(),
-            "beta_1": self.beta_1,
-            "beta_2": self.beta_2,
-            "epsilon": self.epsilon,
-        }
+    def update_step(self, g, w, state, lr, t):
+        beta_1, m, u = self.beta_1, state["m"], state["u"]
+        m += (1 - beta_1) * (g - m)
+        u[:] = np.maximum(self.beta_2 * u, np.abs(g))
+        w -= lr * m / ((1 - beta_1**t) * (u + self.epsilon))
 
 
 class Nadam(Optimizer):
@@ -791,67 +613,34 @@ class Nadam(Optimizer):
     mirrored here, as are the float32 ``mu_t`` and ``P_t``.
     """
 
-    n_temporaries = 2
+    hyperparameters = (
+        Hyperparameter("beta_1", 0.9, "[0, 1)", "decay rate of `m`; the momentum schedule's limit"),
+        Hyperparameter("beta_2", 0.999, "[0, 1)", "decay rate of the mean square `s`"),
+        Hyperparameter("epsilon", 1e-7, "> 0", "added to `sqrt(s_hat)`"),
+    )
 
-    def __init__(
-        self,
-        learning_rate: LearningRate = 0.001,
-        beta_1: float = 0.9,
-        beta_2: float = 0.999,
-        epsilon: float = 1e-7,
-        weight_decay: float | None = None,
-        clipnorm: float | None = None,
-        clipvalue: float | None = None,
-        global_clipnorm: float | None = None,
-        name: str | None = None,
-    ) -> None:
-        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name)
-        args = check_adam_args(beta_1, beta_2, epsilon)
-        self.beta_1: float = args["beta_1"]
-        self.beta_2: float = args["beta_2"]
-        self.epsilon: float = args["epsilon"]
-        #: P_t, the product of the momentum schedule up to the current step
-        self.mu_product = 1.0
+    #: P_t, the product of the momentum schedule up to the current step
+    mu_product = 1.0
 
-    def mu(self, t: int, dtype: Any = np.float64) -> np.floating:
-        """The momentum schedule ``mu_t = beta_1 (1 - 0.5 * 0.96^t)``, computed in ``dtype``."""
-        f = np.dtype(dtype).type
-        return f(self.beta_1) * (1 - f(0.5) * f(0.96) ** f(t))
+    def mu(self, t):
+        """The momentum schedule ``mu_t = beta_1 (1 - 0.5 * 0.96^t)``, in ``t``'s dtype."""
+        return self.beta_1 * (1 - 0.5 * 0.96**t)
 
-    def build_state(self, w: np.ndarray) -> State:
+    def build_state(self, w):
         return {"m": np.zeros_like(w), "s": np.zeros_like(w)}
 
-    def _before_update_steps(self) -> None:
-        # P_t = P_{t-1} mu_t, once per step, in the first parameter's dtype (as Keras)
-        dtype = self._signature[0][1]
-        self.mu_product = dtype.type(self.mu_product) * self.mu(self.iterations + 1, dtype)
+    def begin_update_steps(self, t):
+        self.mu_product = self.mu_product * self.mu(t)  # P_t = P_{t-1} mu_t, once per step
 
-    def update_step(self, g, w, state, lr, tmp):
-        # Keras' Nadam casts beta_1, beta_2 to the parameter's dtype before taking 1 - beta
-        f, t = w.dtype.type, self.iterations + 1
-        beta_1, beta_2 = f(self.beta_1), f(self.beta_2)
-        mu_t, mu_next, product = self.mu(t, f), self.mu(t + 1, f), self.mu_product
+    def update_step(self, g, w, state, lr, t):
+        beta_1, beta_2 = w.dtype.type(self.beta_1), w.dtype.type(self.beta_2)  # as Keras
+        mu_t, mu_next, P_t = self.mu(t), self.mu(t + 1), self.mu_product
         m, s = state["m"], state["s"]
-        m_hat, work = tmp
-        m += np.multiply(np.subtract(g, m, out=work), 1 - beta_1, out=work)
-        np.square(g, out=work)
-        s += np.multiply(np.subtract(work, s, out=work), 1 - beta_2, out=work)
-        np.multiply(m, mu_next / (1 - product * mu_next), out=m_hat)
-        m_hat += np.multiply(g, (1 - mu_t) / (1 - product), out=work)
-        np.multiply(s, 1 / (1 - _power(beta_2, t, w)), out=work)  # s_hat
-        np.sqrt(work, out=work)
-        work += self.epsilon
-        np.divide(m_hat, work, out=work)  # w <- w - lr m_hat / (sqrt(s_hat) + epsilon)
-        work *= lr
-        w -= work
-
-    def get_config(self) -> dict[str, Any]:
-        return {
-            **super().get_config(),
-            "beta_1": self.beta_1,
-            "beta_2": self.beta_2,
-            "epsilon": self.epsilon,
-        }
+        m += (1 - beta_1) * (g - m)
+        s += (1 - beta_2) * (g**2 - s)
+        m_hat = mu_next * m / (1 - P_t * mu_next) + (1 - mu_t) * g / (1 - P_t)
+        s_hat = s / (1 - beta_2**t)
+        w -= lr * m_hat / (np.sqrt(s_hat) + self.epsilon)
 
 
 class AdamW(Adam):
@@ -868,29 +657,7 @@ class AdamW(Adam):
     (with eta_t = 1: ``lambda = lr * weight_decay``).
     """
 
-    def __init__(
-        self,
-        learning_rate: LearningRate = 0.001,
-        weight_decay: float = 0.004,
-        beta_1: float = 0.9,
-        beta_2: float = 0.999,
-        epsilon: float = 1e-7,
-        amsgrad: bool = False,
-        clipnorm: float | None = None,
-        clipvalue: float | None = None,
-        global_clipnorm: float | None = None,
-        name: str | None = None,
-    ) -> None:
-        weight_decay = check_adamw_args(weight_decay)
-        super().__init__(
-            learning_rate=learning_rate,
-            beta_1=beta_1,
-            beta_2=beta_2,
-            epsilon=epsilon,
-            amsgrad=amsgrad,
-            weight_decay=weight_decay,
-            clipnorm=clipnorm,
-            clipvalue=clipvalue,
-            global_clipnorm=global_clipnorm,
-            name=name,
-        )
+    hyperparameters = (
+        Hyperparameter("weight_decay", 0.004, ">= 0", "decay `w <- w - w * weight_decay * lr`"),
+        *Adam.hyperparameters,
+    )

@@ -1,14 +1,15 @@
 """Keras 3 twins of ``optreg.optimizers``, written from the equations with ``keras.ops``.
 
-Each class subclasses ``keras.optimizers.Optimizer`` and defines only ``build`` (the state
-variables), ``update_step`` (the equations) and ``get_config``; the base class provides the
-learning rate (float or ``LearningRateSchedule``), weight decay, gradient clipping (``clipnorm``,
-``clipvalue``, ``global_clipnorm``), EMA, loss scaling and gradient accumulation, in the order
-described in ``optreg.optimizers``. The update equations, and where Keras differs from the
-textbook, are in the docstrings of the NumPy twins (``optreg.optimizers.<Name>``): one statement of
-each algorithm, two implementations.
+Each class subclasses ``keras.optimizers.Optimizer`` and names its NumPy twin (``numpy_twin``),
+whose hyperparameter declaration gives it its signature (plus Keras' ``**kwargs``: EMA, loss
+scaling, gradient accumulation), its argument checks and its ``get_config``. It defines only
+``build`` (the state variables) and ``update_step`` (the equations); Keras' base class provides
+the learning rate (float or ``LearningRateSchedule``), weight decay, gradient clipping, EMA, loss
+scaling and gradient accumulation, in the order described in ``optreg.optimizers``. The update
+equations, and where Keras differs from the textbook, are in the docstrings of the NumPy twins
+(``optreg.optimizers.<Name>``): one statement of each algorithm, two implementations.
 
-Arguments are checked by the same functions as the NumPy twins (``optreg.optimizers.check_*``),
+The arguments are checked by the NumPy twin's declaration (``optreg.optimizers.check_arguments``),
 so both raise the same ``ValueError``. The state variables are created in the same order and with
 the same shapes as in the built-in optimizer of the same name, so ``set_weights`` works across them.
 
@@ -30,25 +31,32 @@ from optreg import optimizers as _np
 __all__ = ["SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "Adamax", "Nadam", "AdamW"]
 
 _serializable = keras.saving.register_keras_serializable(package="optreg")
+_KERAS_BASE = {"learning_rate", "weight_decay", "clipnorm", "clipvalue", "global_clipnorm"}
 
 
 class _Optimizer(keras.optimizers.Optimizer):
-    """Checks the base-class arguments with the NumPy twin's checks, then defers to Keras."""
+    """Takes its signature, checks and config from ``numpy_twin``'s declaration."""
 
-    def __init__(
-        self,
-        learning_rate: Any,
-        weight_decay: float | None = None,
-        clipnorm: float | None = None,
-        clipvalue: float | None = None,
-        global_clipnorm: float | None = None,
-        name: str | None = None,
-        **kwargs: Any,
-    ) -> None:
-        args = _np.check_base_args(
-            learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm
-        )
-        super().__init__(name=name, **args, **kwargs)
+    #: the NumPy class of the same algorithm, whose ``arguments`` this twin takes
+    numpy_twin: type[_np.Optimizer] = _np.Optimizer
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.arguments = cls.numpy_twin.arguments
+        cls.__init__ = _np._with_signature(_Optimizer.__init__, cls, var_keyword=True)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        values = _np._bind(type(self), args, kwargs)
+        checked = _np.check_arguments(type(self), values)
+        base = {k: v for k, v in checked.items() if k in _KERAS_BASE}
+        super().__init__(name=values["name"], **base, **values["kwargs"])
+        for name, value in checked.items():
+            if name not in _KERAS_BASE:
+                setattr(self, name, value)
+
+    def get_config(self) -> dict[str, Any]:
+        own = {h.name: getattr(self, h.name) for h in self.arguments if h.name not in _KERAS_BASE}
+        return {**super().get_config(), **own}
 
     def _index(self, variable: Any) -> int:
         return self._get_variable_index(variable)
@@ -61,24 +69,7 @@ class SGD(_Optimizer):
     m <- momentum m - lr g ;  w <- w + m   (or w + momentum m - lr g with nesterov)
     """
 
-    def __init__(
-        self,
-        learning_rate: Any = 0.01,
-        momentum: float = 0.0,
-        nesterov: bool = False,
-        weight_decay: float | None = None,
-        clipnorm: float | None = None,
-        clipvalue: float | None = None,
-        global_clipnorm: float | None = None,
-        name: str | None = None,
-        **kwargs: Any,
-    ) -> None:
-        args = _np.check_sgd_args(momentum, nesterov)
-        super().__init__(
-            learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name, **kwargs
-        )
-        self.momentum = args["momentum"]
-        self.nesterov = args["nesterov"]
+    numpy_twin = _np.SGD
 
     def build(self, variables: list) -> None:
         if self.built:
@@ -100,9 +91,6 @@ class SGD(_Optimizer):
         else:
             self.assign_add(variable, m)  # w <- w + m
 
-    def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
-
 
 @_serializable
 class Adagrad(_Optimizer):
@@ -111,24 +99,7 @@ class Adagrad(_Optimizer):
     s <- s + g^2 ;  w <- w - lr g / sqrt(s + epsilon)     (s starts at initial_accumulator_value)
     """
 
-    def __init__(
-        self,
-        learning_rate: Any = 0.001,
-        initial_accumulator_value: float = 0.1,
-        epsilon: float = 1e-7,
-        weight_decay: float | None = None,
-        clipnorm: float | None = None,
-        clipvalue: float | None = None,
-        global_clipnorm: float | None = None,
-        name: str | None = None,
-        **kwargs: Any,
-    ) -> None:
-        args = _np.check_adagrad_args(initial_accumulator_value, epsilon)
-        super().__init__(
-            learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name, **kwargs
-        )
-        self.initial_accumulator_value = args["initial_accumulator_value"]
-        self.epsilon = args["epsilon"]
+    numpy_twin = _np.Adagrad
 
     def build(self, variables: list) -> None:
         if self.built:
@@ -144,13 +115,6 @@ class Adagrad(_Optimizer):
         self.assign_add(s, ops.square(g))  # s <- s + g^2
         self.assign_sub(variable, lr * g / ops.sqrt(s + self.epsilon))
 
-    def get_config(self) -> dict[str, Any]:
-        return {
-            **super().get_config(),
-            "initial_accumulator_value": self.initial_accumulator_value,
-            "epsilon": self.epsilon,
-        }
-
 
 @_serializable
 class RMSprop(_Optimizer):
@@ -161,28 +125,7 @@ class RMSprop(_Optimizer):
     m <- momentum m + step ;  w <- w - m     (momentum > 0, else w <- w - step)
     """
 
-    def __init__(
-        self,
-        learning_rate: Any = 0.001,
-        rho: float = 0.9,
-        momentum: float = 0.0,
-        epsilon: float = 1e-7,
-        centered: bool = False,
-        weight_decay: float | None = None,
-        clipnorm: float | None = None,
-        clipvalue: float | None = None,
-        global_clipnorm: float | None = None,
-        name: str | None = None,
-        **kwargs: Any,
-    ) -> None:
-        args = _np.check_rmsprop_args(rho, momentum, epsilon, centered)
-        super().__init__(
-            learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name, **kwargs
-        )
-        self.rho = args["rho"]
-        self.momentum = args["momentum"]
-        self.epsilon = args["epsilon"]
-        self.centered = args["centered"]
+    numpy_twin = _np.RMSprop
 
     def build(self, variables: list) -> None:
         if self.built:
@@ -212,15 +155,6 @@ class RMSprop(_Optimizer):
         else:
             self.assign_sub(variable, step)
 
-    def get_config(self) -> dict[str, Any]:
-        return {
-            **super().get_config(),
-            "rho": self.rho,
-            "momentum": self.momentum,
-            "epsilon": self.epsilon,
-            "centered": self.centered,
-        }
-
 
 @_serializable
 class Adadelta(_Optimizer):
@@ -230,24 +164,7 @@ class Adadelta(_Optimizer):
     d <- rho d + (1 - rho) dw^2 ;  w <- w + lr dw
     """
 
-    def __init__(
-        self,
-        learning_rate: Any = 0.001,
-        rho: float = 0.95,
-        epsilon: float = 1e-7,
-        weight_decay: float | None = None,
-        clipnorm: float | None = None,
-        clipvalue: float | None = None,
-        global_clipnorm: float | None = None,
-        name: str | None = None,
-        **kwargs: Any,
-    ) -> None:
-        args = _np.check_adadelta_args(rho, epsilon)
-        super().__init__(
-            learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name, **kwargs
-        )
-        self.rho = args["rho"]
-        self.epsilon = args["epsilon"]
+    numpy_twin = _np.Adadelta
 
     def build(self, variables: list) -> None:
         if self.built:
@@ -265,9 +182,6 @@ class Adadelta(_Optimizer):
         self.assign(d, rho * d + (1 - rho) * ops.square(dw))
         self.assign_add(variable, lr * dw)
 
-    def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "rho": self.rho, "epsilon": self.epsilon}
-
 
 @_serializable
 class Adam(_Optimizer):
@@ -277,28 +191,7 @@ class Adam(_Optimizer):
     alpha = lr sqrt(1 - beta_2^t) / (1 - beta_1^t) ;  w <- w - alpha m / (sqrt(s) + epsilon)
     """
 
-    def __init__(
-        self,
-        learning_rate: Any = 0.001,
-        beta_1: float = 0.9,
-        beta_2: float = 0.999,
-        epsilon: float = 1e-7,
-        amsgrad: bool = False,
-        weight_decay: float | None = None,
-        clipnorm: float | None = None,
-        clipvalue: float | None = None,
-        global_clipnorm: float | None = None,
-        name: str | None = None,
-        **kwargs: Any,
-    ) -> None:
-        args = _np.check_adam_args(beta_1, beta_2, epsilon, amsgrad)
-        super().__init__(
-            learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name, **kwargs
-        )
-        self.beta_1 = args["beta_1"]
-        self.beta_2 = args["beta_2"]
-        self.epsilon = args["epsilon"]
-        self.amsgrad = args["amsgrad"]
+    numpy_twin = _np.Adam
 
     def build(self, variables: list) -> None:
         if self.built:
@@ -325,15 +218,6 @@ class Adam(_Optimizer):
         alpha = lr * ops.sqrt(1 - beta_2_t) / (1 - beta_1_t)
         self.assign_sub(variable, m * alpha / (ops.sqrt(s) + self.epsilon))
 
-    def get_config(self) -> dict[str, Any]:
-        return {
-            **super().get_config(),
-            "beta_1": self.beta_1,
-            "beta_2": self.beta_2,
-            "epsilon": self.epsilon,
-            "amsgrad": self.amsgrad,
-        }
-
 
 @_serializable
 class Adamax(_Optimizer):
@@ -343,26 +227,7 @@ class Adamax(_Optimizer):
     w <- w - lr m / ((1 - beta_1^t) (u + epsilon))
     """
 
-    def __init__(
-        self,
-        learning_rate: Any = 0.001,
-        beta_1: float = 0.9,
-        beta_2: float = 0.999,
-        epsilon: float = 1e-7,
-        weight_decay: float | None = None,
-        clipnorm: float | None = None,
-        clipvalue: float | None = None,
-        global_clipnorm: float | None = None,
-        name: str | None = None,
-        **kwargs: Any,
-    ) -> None:
-        args = _np.check_adam_args(beta_1, beta_2, epsilon)
-        super().__init__(
-            learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name, **kwargs
-        )
-        self.beta_1 = args["beta_1"]
-        self.beta_2 = args["beta_2"]
-        self.epsilon = args["epsilon"]
+    numpy_twin = _np.Adamax
 
     def build(self, variables: list) -> None:
         if self.built:
@@ -382,14 +247,6 @@ class Adamax(_Optimizer):
         self.assign(u, ops.maximum(self.beta_2 * u, ops.abs(g)))
         self.assign_sub(variable, lr * m / ((1 - beta_1_t) * (u + self.epsilon)))
 
-    def get_config(self) -> dict[str, Any]:
-        return {
-            **super().get_config(),
-            "beta_1": self.beta_1,
-            "beta_2": self.beta_2,
-            "epsilon": self.epsilon,
-        }
-
 
 @_serializable
 class Nadam(_Optimizer):
@@ -401,26 +258,7 @@ class Nadam(_Optimizer):
     w <- w - lr m_hat / (sqrt(s_hat) + epsilon)
     """
 
-    def __init__(
-        self,
-        learning_rate: Any = 0.001,
-        beta_1: float = 0.9,
-        beta_2: float = 0.999,
-        epsilon: float = 1e-7,
-        weight_decay: float | None = None,
-        clipnorm: float | None = None,
-        clipvalue: float | None = None,
-        global_clipnorm: float | None = None,
-        name: str | None = None,
-        **kwargs: Any,
-    ) -> None:
-        args = _np.check_adam_args(beta_1, beta_2, epsilon)
-        super().__init__(
-            learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name, **kwargs
-        )
-        self.beta_1 = args["beta_1"]
-        self.beta_2 = args["beta_2"]
-        self.epsilon = args["epsilon"]
+    numpy_twin = _np.Nadam
 
     def build(self, variables: list) -> None:
         if self.built:
@@ -458,14 +296,6 @@ class Nadam(_Optimizer):
         s_hat = s / (1 - ops.power(beta_2, t))
         self.assign_sub(variable, m_hat * lr / (ops.sqrt(s_hat) + self.epsilon))
 
-    def get_config(self) -> dict[str, Any]:
-        return {
-            **super().get_config(),
-            "beta_1": self.beta_1,
-            "beta_2": self.beta_2,
-            "epsilon": self.epsilon,
-        }
-
 
 @_serializable
 class AdamW(Adam):
@@ -473,30 +303,5 @@ class AdamW(Adam):
     class before each Adam step; see ``optreg.optimizers.AdamW`` for how this differs from the
     paper."""
 
-    def __init__(
-        self,
-        learning_rate: Any = 0.001,
-        weight_decay: float = 0.004,
-        beta_1: float = 0.9,
-        beta_2: float = 0.999,
-        epsilon: float = 1e-7,
-        amsgrad: bool = False,
-        clipnorm: float | None = None,
-        clipvalue: float | None = None,
-        global_clipnorm: float | None = None,
-        name: str | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(
-            learning_rate=learning_rate,
-            beta_1=beta_1,
-            beta_2=beta_2,
-            epsilon=epsilon,
-            amsgrad=amsgrad,
-            weight_decay=_np.check_adamw_args(weight_decay),
-            clipnorm=clipnorm,
-            clipvalue=clipvalue,
-            global_clipnorm=global_clipnorm,
-            name=name,
-            **kwargs,
-        )
+    numpy_twin = _np.AdamW
+

@@ -1,0 +1,96 @@
+"""One declaration per hyperparameter: name, default, allowed range, description.
+
+An algorithm lists its hyperparameters once, as a tuple of ``Hyperparameter``; its constructor's
+signature, the argument checks, ``get_config`` and the documentation's tables are derived from
+that tuple (for the NumPy class and its Keras twin alike), so they cannot disagree::
+
+    hyperparameters = (
+        Hyperparameter("learning_rate", 0.001, "> 0 or schedule", "step size"),
+        Hyperparameter("beta_1", 0.9, "[0, 1)", "decay rate of the mean m"),
+    )
+
+``allowed`` is one of the keys of ``CHECKS``; its check raises ``ValueError`` naming the
+argument and the range, and returns the value converted (``float``, ``bool``).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from optreg._validation import (
+    check_learning_rate,
+    check_non_negative,
+    check_optional_positive,
+    check_positive,
+    check_unit_interval_open_right,
+)
+
+__all__ = ["CHECKS", "Hyperparameter", "signature", "table"]
+
+
+def _check_bool(name: str, value: Any) -> bool:
+    if not isinstance(value, bool | np.bool_):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def _check_optional_non_negative(name: str, value: Any) -> float | None:
+    return None if value is None else check_non_negative(name, value)
+
+
+#: allowed range (as the tables print it) -> check(name, value) returning the converted value
+CHECKS: dict[str, Callable[[str, Any], Any]] = {
+    "> 0": check_positive,
+    ">= 0": check_non_negative,
+    "[0, 1)": check_unit_interval_open_right,
+    "True or False": _check_bool,
+    "> 0 or None": check_optional_positive,
+    ">= 0 or None": _check_optional_non_negative,
+    "> 0 or schedule": lambda name, value: check_learning_rate(value),
+}
+
+
+@dataclass(frozen=True)
+class Hyperparameter:
+    """A constructor argument of an algorithm, declared once."""
+
+    name: str
+    default: Any
+    allowed: str
+    description: str
+
+    def __post_init__(self) -> None:
+        if self.allowed not in CHECKS:
+            raise ValueError(f"allowed must be one of {list(CHECKS)}, got {self.allowed!r}")
+
+    def check(self, value: Any, owner: str) -> Any:
+        """The value, converted, or ``ValueError`` naming the argument and its allowed range."""
+        if value is None and self.allowed in ("> 0", ">= 0", "[0, 1)"):
+            where = self.allowed if self.allowed[0] == ">" else f"in {self.allowed}"
+            raise ValueError(f"{self.name} must be a number {where} for {owner}, got None")
+        return CHECKS[self.allowed](self.name, value)
+
+
+def signature(declared: Iterable[Hyperparameter], var_keyword: bool = False) -> inspect.Signature:
+    """``(self, <declared, with their defaults>, name=None[, **kwargs])``, as Keras writes them."""
+    kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    parameters = [inspect.Parameter("self", kind)]
+    parameters += [inspect.Parameter(h.name, kind, default=h.default) for h in declared]
+    parameters.append(inspect.Parameter("name", kind, default=None))
+    if var_keyword:
+        parameters.append(inspect.Parameter("kwargs", inspect.Parameter.VAR_KEYWORD))
+    return inspect.Signature(parameters, return_annotation=None)
+
+
+def table(declared: Iterable[Hyperparameter]) -> str:
+    """A Markdown table of the declaration (the pages and the docstrings show it)."""
+    rows = ["| argument | default | allowed | meaning |", "|---|---|---|---|"]
+    rows += [
+        f"| `{h.name}` | `{h.default!r}` | {h.allowed} | {h.description} |" for h in declared
+    ]
+    return "\n".join(rows)
