@@ -2,7 +2,8 @@
 
 Usage: ``python autograder/make_sources.py [DEST]`` (DEST defaults to the repository's
 ``solutions/``). The notebooks are generated from ``autograder/sources/a*.py`` so that they are
-reproducible and every hidden test passes the lint in ``nbsrc.lint_hidden``.
+reproducible; each test cell's points are those its hidden tests declare (``@grades`` in
+``autograder/hidden/aNN_name.py``), and every test cell must have hidden tests.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ sys.path.insert(0, str(HERE / "sources"))
 import nbformat  # noqa: E402
 from nbsrc import notebook  # noqa: E402
 
+from optreg.grading.grader import hidden_points  # noqa: E402
+
 MODULES = ["a01_optimizers", "a02_schedules", "a03_initialization", "a04_normalization",
            "a05_regularization", "a06_augmentation"]
 
@@ -30,9 +33,18 @@ def build(dest: Path) -> list[Path]:
     written = []
     for module_name in available_modules():
         module = importlib.import_module(module_name)
+        points = hidden_points(HERE / "hidden" / f"{module_name}.py")
+        nb = notebook(module.CELLS)
+        graded = [c.metadata["nbgrader"] for c in nb.cells
+                  if c.metadata.get("nbgrader", {}).get("grade")]
+        if sorted(m["grade_id"] for m in graded) != sorted(points):
+            raise ValueError(f"{module_name}: test cells {sorted(m['grade_id'] for m in graded)} "
+                             f"but hidden tests for {sorted(points)}")
+        for meta in graded:
+            meta["points"] = points[meta["grade_id"]]
         path = dest / module.NAME / f"{module.NAME}.ipynb"
         path.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(notebook(module.CELLS), str(path))
+        nbformat.write(nb, str(path))
         written.append(path)
     return written
 

@@ -44,20 +44,13 @@ CELLS = [
         return theta - learning_rate * grad
         ### END SOLUTION
     """),
-    tests("test_sgd_step", 1, visible="""
+    tests("test_sgd_step", """
     # tests: sgd_step
     theta = np.array([1.0, -2.0])
     new = sgd_step(theta, np.array([0.5, -1.0]), learning_rate=0.1)
     assert np.allclose(new, [0.95, -1.9]), f"expected [0.95, -1.9], got {new}"
     assert np.allclose(theta, [1.0, -2.0]), "sgd_step must not modify its input"
-    """, hidden="""
-    for seed, shape, lr in [(1, (4,), 0.1), (2, (2, 3), 0.01), (3, (1,), 1.5)]:
-        theta, grad = _rand(shape, seed), _rand(shape, seed + 100)
-        got = _call("sgd_step", sgd_step, _arr(theta), _arr(grad), lr)
-        tf, gf = _flat(theta), _flat(grad)
-        want = _reshape([tf[i] - lr * gf[i] for i in _range(_len(tf))], shape)
-        _close(f"sgd_step on shape {shape} with learning_rate={lr}", got, want)
-    """, uses={"sgd_step"}),
+    """),
     md(r"""
     ## 2. Momentum (2 points)
 
@@ -75,33 +68,14 @@ CELLS = [
         return theta + m, m
         ### END SOLUTION
     """),
-    tests("test_momentum_step", 2, visible="""
+    tests("test_momentum_step", """
     # tests: momentum_step, two steps from rest
     theta, m = np.array([1.0]), np.zeros(1)
     theta, m = momentum_step(theta, np.array([2.0]), m, learning_rate=0.1, momentum=0.5)
     assert np.allclose(m, [-0.2]) and np.allclose(theta, [0.8]), f"step 1: got theta={theta}, m={m}"
     theta, m = momentum_step(theta, np.array([2.0]), m, learning_rate=0.1, momentum=0.5)
     assert np.allclose(m, [-0.3]) and np.allclose(theta, [0.5]), f"step 2: got theta={theta}, m={m}"
-    """, hidden="""
-    for seed, shape, lr, beta in [(4, (3,), 0.05, 0.9), (5, (2, 2), 0.2, 0.5), (6, (5,), 0.01, 0.0)]:
-        theta, m = _flat(_rand(shape, seed)), [0.0 for _ in _range(_len(_flat(_rand(shape, 0))))]
-        got_theta, got_m = _arr(_reshape(theta, shape)), _arr(_reshape(m, shape))
-        for step in _range(4):
-            grad = _flat(_rand(shape, seed * 10 + step))
-            inputs = [got_theta, _arr(_reshape(grad, shape)), got_m]
-            before = [_nested(a) for a in inputs]
-            out = _call("momentum_step", momentum_step, inputs[0], inputs[1], inputs[2], lr, beta)
-            _true("momentum_step must return a pair (theta, m)", _len(out) == 2)
-            for k, name in [(0, "theta"), (1, "grad"), (2, "m")]:
-                _true(f"momentum_step modified its argument {name} in place: return new arrays",
-                      _nested(inputs[k]) == before[k])
-            got_theta, got_m = out
-            m = [beta * m[i] - lr * grad[i] for i in _range(_len(m))]
-            theta = [theta[i] + m[i] for i in _range(_len(m))]
-            what = f"momentum_step (shape {shape}, learning_rate={lr}, momentum={beta}) step {step + 1}"
-            _close(what + ": m", got_m, _reshape(m, shape))
-            _close(what + ": theta", got_theta, _reshape(theta, shape))
-    """, uses={"momentum_step"}),
+    """),
     md(r"""
     ## 3. Nesterov accelerated gradient (2 points)
 
@@ -121,38 +95,13 @@ CELLS = [
         return theta + m, m
         ### END SOLUTION
     """),
-    tests("test_nesterov_step", 2, visible="""
+    tests("test_nesterov_step", """
     # tests: nesterov_step on J(theta) = theta**2 (gradient 2*theta)
     theta, m = np.array([1.0]), np.array([-0.5])
     theta, m = nesterov_step(theta, lambda t: 2 * t, m, learning_rate=0.1, momentum=0.5)
     # look-ahead point 1 + 0.5*(-0.5) = 0.75, gradient 1.5, m = -0.25 - 0.15 = -0.4
     assert np.allclose(m, [-0.4]) and np.allclose(theta, [0.6]), f"got theta={theta}, m={m}"
-    """, hidden="""
-    for seed, shape, lr, beta in [(7, (3,), 0.05, 0.9), (8, (2, 3), 0.1, 0.6)]:
-        scale = _flat(_rand(shape, seed + 1, 0.5, 3.0))
-        calls = [0]
-
-        def grad_fn(point):
-            calls[0] += 1
-            p = _flat(_nested(point))
-            return _arr(_reshape([scale[i] * p[i] ** 3 + p[i] for i in _range(_len(p))], shape))
-
-        theta = _flat(_rand(shape, seed))
-        m = _flat(_rand(shape, seed + 2, -0.1, 0.1))
-        got_theta, got_m = _arr(_reshape(theta, shape)), _arr(_reshape(m, shape))
-        for step in _range(3):
-            calls[0] = 0
-            got_theta, got_m = _call("nesterov_step", nesterov_step, got_theta, grad_fn, got_m,
-                                     lr, beta)
-            _equal(f"number of grad_fn calls in step {step + 1}", calls[0], 1)
-            ahead = [theta[i] + beta * m[i] for i in _range(_len(m))]
-            g = [scale[i] * ahead[i] ** 3 + ahead[i] for i in _range(_len(m))]
-            m = [beta * m[i] - lr * g[i] for i in _range(_len(m))]
-            theta = [theta[i] + m[i] for i in _range(_len(m))]
-            what = f"nesterov_step (shape {shape}) step {step + 1}"
-            _close(what + ": m", got_m, _reshape(m, shape))
-            _close(what + ": theta", got_theta, _reshape(theta, shape))
-    """, uses={"nesterov_step"}),
+    """),
     md(r"""
     ## 4. AdaGrad and RMSProp (1 point each)
 
@@ -181,70 +130,18 @@ CELLS = [
         return theta - learning_rate * grad / (np.sqrt(s) + epsilon), s
         ### END SOLUTION
     """),
-    tests("test_adagrad_step", 1, visible="""
+    tests("test_adagrad_step", """
     # tests: adagrad_step, first step moves every coordinate by about learning_rate
     theta, s = adagrad_step(np.zeros(3), np.array([3.0, -0.5, 1e-3]), np.zeros(3), learning_rate=0.1)
     assert np.allclose(theta, [-0.1, 0.1, -0.1], atol=1e-4), f"got {theta}"
     assert np.allclose(s, [9.0, 0.25, 1e-6]), f"got s={s}"
-    """, hidden="""
-    for seed, shape, lr, eps in [(9, (4,), 0.1, 1e-7), (10, (2, 2), 0.5, 1e-3)]:
-        theta = _flat(_rand(shape, seed))
-        s = [0.0 for _ in theta]
-        got_theta, got_s = _arr(_reshape(theta, shape)), _arr(_reshape(s, shape))
-        for step in _range(4):
-            g = _flat(_rand(shape, seed * 7 + step, -2.0, 2.0))
-            if step == 3:
-                g = [v * 1e-4 for v in g]  # tiny gradients make the epsilon placement visible
-            inputs = [got_theta, _arr(_reshape(g, shape)), got_s]
-            before = [_nested(a) for a in inputs]
-            got_theta, got_s = _call("adagrad_step", adagrad_step, inputs[0], inputs[1],
-                                     inputs[2], lr, eps)
-            for k, name in [(0, "theta"), (1, "grad"), (2, "s")]:
-                _true(f"adagrad_step modified its argument {name} in place: return new arrays",
-                      _nested(inputs[k]) == before[k])
-            s = [s[i] + g[i] * g[i] for i in _range(_len(s))]
-            new = [theta[i] - lr * g[i] / (_sqrt(s[i]) + eps) for i in _range(_len(s))]
-            what = f"adagrad_step (shape {shape}, epsilon={eps}) step {step + 1}"
-            _close(what + ": s", got_s, _reshape(s, shape))
-            gt = _flat(_nested(got_theta))
-            _close(what + ": theta - previous theta",
-                   [gt[i] - theta[i] for i in _range(_len(s))],
-                   [new[i] - theta[i] for i in _range(_len(s))], rtol=1e-5, atol=1e-12)
-            theta = new
-    """, uses={"adagrad_step"}),
-    tests("test_rmsprop_step", 1, visible="""
+    """),
+    tests("test_rmsprop_step", """
     # tests: rmsprop_step
     theta, s = rmsprop_step(np.array([1.0]), np.array([2.0]), np.zeros(1), learning_rate=0.1, rho=0.9)
     assert np.allclose(s, [0.4]), f"expected s=[0.4], got {s}"
     assert np.allclose(theta, [1.0 - 0.1 * 2.0 / (np.sqrt(0.4) + 1e-7)]), f"got theta={theta}"
-    """, hidden="""
-    cases = [(11, (3,), 0.01, 0.9, 1e-7, 1.0), (12, (2, 3), 0.1, 0.5, 1e-3, 1.0),
-             (19, (4,), 0.01, 0.9, 1e-7, 1e-6)]  # tiny gradients: epsilon placement matters
-    for seed, shape, lr, rho, eps, scale in cases:
-        theta = _flat(_rand(shape, seed))
-        s = [0.0 for _ in theta]
-        got_theta, got_s = _arr(_reshape(theta, shape)), _arr(_reshape(s, shape))
-        for step in _range(4):
-            g = _flat(_rand(shape, seed * 7 + step, -2.0 * scale, 2.0 * scale))
-            if step == 3:
-                g = [v * 1e-4 for v in g]
-            inputs = [got_theta, _arr(_reshape(g, shape)), got_s]
-            before = [_nested(a) for a in inputs]
-            got_theta, got_s = _call("rmsprop_step", rmsprop_step, inputs[0], inputs[1],
-                                     inputs[2], lr, rho, eps)
-            for k, name in [(0, "theta"), (1, "grad"), (2, "s")]:
-                _true(f"rmsprop_step modified its argument {name} in place: return new arrays",
-                      _nested(inputs[k]) == before[k])
-            s = [rho * s[i] + (1 - rho) * g[i] * g[i] for i in _range(_len(s))]
-            new = [theta[i] - lr * g[i] / (_sqrt(s[i]) + eps) for i in _range(_len(s))]
-            what = f"rmsprop_step (shape {shape}, rho={rho}, epsilon={eps}) step {step + 1}"
-            _close(what + ": s", got_s, _reshape(s, shape))
-            gt = _flat(_nested(got_theta))
-            _close(what + ": theta - previous theta",
-                   [gt[i] - theta[i] for i in _range(_len(s))],
-                   [new[i] - theta[i] for i in _range(_len(s))], rtol=1e-5, atol=1e-12)
-            theta = new
-    """, uses={"rmsprop_step"}),
+    """),
     md(r"""
     ## 5. Adam, with bias correction (3 points)
 
@@ -277,49 +174,14 @@ CELLS = [
         return theta - learning_rate * m_hat / (np.sqrt(s_hat) + epsilon), m, s, t
         ### END SOLUTION
     """),
-    tests("test_adam_step", 3, visible="""
+    tests("test_adam_step", """
     # tests: adam_step. Thanks to bias correction the first step has size ~learning_rate.
     theta, m, s, t = adam_step(np.array([0.5, -0.5]), np.array([10.0, -0.01]), np.zeros(2),
                                np.zeros(2), 0, learning_rate=0.01)
     assert t == 1, f"expected t == 1 after one step, got {t}"
     assert np.allclose(theta, [0.49, -0.49], atol=1e-6), f"got theta={theta}"
     assert np.allclose(m, [1.0, -0.001]) and np.allclose(s, [0.1, 1e-7]), f"got m={m}, s={s}"
-    """, hidden="""
-    cases = [(13, (3,), 0.01, 0.9, 0.999, 1e-7, 6, 1.0), (14, (2, 2), 0.1, 0.5, 0.8, 1e-3, 5, 1.0),
-             (15, (1,), 0.001, 0.0, 0.99, 1e-7, 3, 1.0),
-             (18, (2,), 0.01, 0.9, 0.999, 1e-7, 3, 1e-6)]  # tiny gradients: epsilon placement
-    for seed, shape, lr, b1, b2, eps, steps, scale in cases:
-        theta = _flat(_rand(shape, seed))
-        m, s, t = [0.0 for _ in theta], [0.0 for _ in theta], 0
-        got = (_arr(_reshape(theta, shape)), _arr(_reshape(m, shape)),
-               _arr(_reshape(s, shape)), 0)
-        for step in _range(steps):
-            g = _flat(_rand(shape, seed * 11 + step, -3.0 * scale, 3.0 * scale))
-            if step == steps - 1:
-                g = [v * 1e-4 for v in g]
-            inputs = [got[0], _arr(_reshape(g, shape)), got[1], got[2]]
-            before = [_nested(a) for a in inputs]
-            out = _call("adam_step", adam_step, inputs[0], inputs[1], inputs[2], inputs[3],
-                        got[3], lr, b1, b2, eps)
-            _true("adam_step must return (theta, m, s, t)", _len(out) == 4)
-            for k, name in [(0, "theta"), (1, "grad"), (2, "m"), (3, "s")]:
-                _true(f"adam_step modified its argument {name} in place: return new arrays",
-                      _nested(inputs[k]) == before[k])
-            t = t + 1
-            m = [b1 * m[i] + (1 - b1) * g[i] for i in _range(_len(m))]
-            s = [b2 * s[i] + (1 - b2) * g[i] * g[i] for i in _range(_len(s))]
-            new = [theta[i] - lr * (m[i] / (1 - b1 ** t)) / (_sqrt(s[i] / (1 - b2 ** t)) + eps)
-                   for i in _range(_len(m))]
-            what = f"adam_step (shape {shape}, beta_1={b1}, beta_2={b2}) step {step + 1}"
-            _equal(what + ": t", _nested(out[3]), _float(t))
-            _close(what + ": m", out[1], _reshape(m, shape))
-            _close(what + ": s", out[2], _reshape(s, shape))
-            gt = _flat(_nested(out[0]))
-            _close(what + ": theta - previous theta",
-                   [gt[i] - theta[i] for i in _range(_len(m))],
-                   [new[i] - theta[i] for i in _range(_len(m))], rtol=1e-5, atol=1e-12)
-            theta, got = new, out
-    """, uses={"adam_step"}),
+    """),
     md(r"""
     ## 6. AdamW: decoupled weight decay (2 points)
 
@@ -341,42 +203,13 @@ CELLS = [
         return adam_step(decayed, grad, m, s, t, learning_rate, beta_1, beta_2, epsilon)
         ### END SOLUTION
     """),
-    tests("test_adamw_step", 2, visible="""
+    tests("test_adamw_step", """
     # tests: adamw_step with a zero gradient only decays the weights
     theta, m, s, t = adamw_step(np.array([2.0, -4.0]), np.zeros(2), np.zeros(2), np.zeros(2), 0,
                                 learning_rate=0.1, weight_decay=0.5)
     assert np.allclose(theta, [1.9, -3.8]), f"expected [1.9, -3.8], got {theta}"
     assert t == 1, f"expected t == 1, got {t}"
-    """, hidden="""
-    for seed, shape, lr, wd in [(16, (3,), 0.01, 0.1), (17, (2, 3), 0.05, 0.004)]:
-        b1, b2, eps = 0.9, 0.999, 1e-7
-        theta = _flat(_rand(shape, seed, -5.0, 5.0))
-        m, s, t = [0.0 for _ in theta], [0.0 for _ in theta], 0
-        got = (_arr(_reshape(theta, shape)), _arr(_reshape(m, shape)),
-               _arr(_reshape(s, shape)), 0)
-        for step in _range(4):
-            g = _flat(_rand(shape, seed * 13 + step, -1.0, 1.0))
-            inputs = [got[0], _arr(_reshape(g, shape)), got[1], got[2]]
-            before = [_nested(a) for a in inputs]
-            out = _call("adamw_step", adamw_step, inputs[0], inputs[1], inputs[2], inputs[3],
-                        got[3], lr, wd)
-            for k, name in [(0, "theta"), (1, "grad"), (2, "m"), (3, "s")]:
-                _true(f"adamw_step modified its argument {name} in place: return new arrays",
-                      _nested(inputs[k]) == before[k])
-            t = t + 1
-            m = [b1 * m[i] + (1 - b1) * g[i] for i in _range(_len(m))]
-            s = [b2 * s[i] + (1 - b2) * g[i] * g[i] for i in _range(_len(s))]
-            new = [theta[i] - lr * ((m[i] / (1 - b1 ** t)) / (_sqrt(s[i] / (1 - b2 ** t)) + eps)
-                                    + wd * theta[i]) for i in _range(_len(m))]
-            what = f"adamw_step (shape {shape}, weight_decay={wd}) step {step + 1}"
-            _equal(what + ": t", _nested(out[3]), _float(t))
-            _close(what + ": m", out[1], _reshape(m, shape))
-            gt = _flat(_nested(out[0]))
-            _close(what + ": theta - previous theta",
-                   [gt[i] - theta[i] for i in _range(_len(m))],
-                   [new[i] - theta[i] for i in _range(_len(m))], rtol=1e-5, atol=1e-12)
-            theta, got = new, out
-    """, uses={"adamw_step"}),
+    """),
     md(r"""
     ## 7. The elongated bowl (2 points)
 
@@ -412,40 +245,13 @@ CELLS = [
             theta = update(theta)
         ### END SOLUTION
     """),
-    tests("test_steps_to_converge", 2, visible="""
+    tests("test_steps_to_converge", """
     # tests: halving theta divides the loss by 4 at each call: 1 -> 0.25 -> 0.0625 -> ...
     start = np.array([np.sqrt(2.0), 0.0])  # bowl(start) == 1
     assert steps_to_converge(lambda th: th / 2, start, tol=0.1) == 2
     assert steps_to_converge(lambda th: th / 2, start, tol=2.0) == 0
     assert steps_to_converge(lambda th: th, start, tol=0.1, max_steps=50) is None
-    """, hidden="""
-    for factor, tol, max_steps in [(0.5, 1e-6, 100), (0.9, 1e-3, 1000), (0.5, 1e-6, 10),
-                                   (0.5, 1e-6, 11), (1.0, 0.5, 7)]:
-        calls = [0]
-
-        def update(theta):
-            calls[0] += 1
-            return theta * factor
-
-        start = _arr([1.0, 0.2])
-        got = _call("steps_to_converge", steps_to_converge, update, start, tol, max_steps)
-        loss, n = 0.5 * (1.0 + 25.0 * 0.04), 0
-        while not loss < tol and n < max_steps:
-            loss, n = loss * factor * factor, n + 1
-        want = n if loss < tol else None
-        what = f"steps_to_converge with update theta*{factor}, tol={tol}, max_steps={max_steps}"
-        _equal(what, got, want)
-        _true(f"{what}: update called {calls[0]} times, at most {max_steps} allowed",
-              calls[0] <= max_steps)
-    # bowl((2, 0)) = 2 and halving divides it by 4 exactly: 2, 0.5, 0.125, 0.03125, ...
-    def halve(theta):
-        return theta * 0.5
-
-    for tol, want in [(0.125, 3), (0.5, 2), (2.0, 1), (0.03125, 4)]:
-        got = _call("steps_to_converge", steps_to_converge, halve, _arr([2.0, 0.0]), tol, 100)
-        _equal(f"steps_to_converge from (2, 0) halving theta, tol={tol} (the loss must be "
-               f"strictly below tol)", got, want)
-    """, uses={"steps_to_converge"}),
+    """),
     md("""
     ## 8. Compare the optimizers
 

@@ -43,30 +43,18 @@ CELLS = [
         return lr0 * 0.1 ** (step / s)
         ### END SOLUTION
     """),
-    tests("test_power_schedule", 1, visible="""
+    tests("test_power_schedule", """
     # tests: power_schedule
     assert math.isclose(power_schedule(0, 0.01, 100), 0.01)
     assert math.isclose(power_schedule(100, 0.01, 100), 0.005), power_schedule(100, 0.01, 100)
     assert math.isclose(power_schedule(300, 0.01, 100, c=2), 0.01 / 16)
-    """, hidden="""
-    for lr0, s, c in [(0.1, 10, 1.0), (0.02, 250, 0.5), (1.0, 3, 2.0)]:
-        for step in [0, 1, 2, 9, 10, 11, 57, 1000]:
-            got = _call("power_schedule", power_schedule, step, lr0, s, c)
-            _close(f"power_schedule(step={step}, lr0={lr0}, s={s}, c={c})", got,
-                   lr0 / (1 + step / s) ** c, rtol=1e-9)
-    """, uses={"power_schedule"}),
-    tests("test_exponential_schedule", 1, visible="""
+    """),
+    tests("test_exponential_schedule", """
     # tests: exponential_schedule
     assert math.isclose(exponential_schedule(0, 0.01, 20), 0.01)
     assert math.isclose(exponential_schedule(20, 0.01, 20), 0.001)
     assert math.isclose(exponential_schedule(10, 0.01, 20), 0.01 * 0.1 ** 0.5)
-    """, hidden="""
-    for lr0, s in [(0.1, 10), (0.003, 7), (2.0, 1000)]:
-        for step in [0, 1, 6, 7, 10, 33, 999, 1000, 2500]:
-            got = _call("exponential_schedule", exponential_schedule, step, lr0, s)
-            _close(f"exponential_schedule(step={step}, lr0={lr0}, s={s})", got,
-                   lr0 * 0.1 ** (step / s), rtol=1e-9)
-    """, uses={"exponential_schedule"}),
+    """),
     md(r"""
     ## 2. Piecewise-constant scheduling (2 points)
 
@@ -86,24 +74,12 @@ CELLS = [
         return values[-1]
         ### END SOLUTION
     """),
-    tests("test_piecewise_constant", 2, visible="""
+    tests("test_piecewise_constant", """
     # tests: piecewise_constant
     b, v = [5, 15], [0.1, 0.01, 0.001]
     got = [piecewise_constant(step, b, v) for step in [0, 5, 6, 15, 16, 100]]
     assert got == [0.1, 0.1, 0.01, 0.01, 0.001, 0.001], f"got {got}"
-    """, hidden="""
-    for boundaries, values in [([0], [1.0, 2.0]), ([3, 4, 10], [0.4, 0.3, 0.2, 0.1]),
-                               ([100], [0.5, 0.05])]:
-        for step in [0, 1, 2, 3, 4, 5, 9, 10, 11, 99, 100, 101, 5000]:
-            want = values[_len(values) - 1]
-            for i in _range(_len(boundaries)):
-                if step <= boundaries[i]:
-                    want = values[i]
-                    break
-            got = _call("piecewise_constant", piecewise_constant, step, boundaries, values)
-            _close(f"piecewise_constant(step={step}, boundaries={boundaries}, values={values})",
-                   got, want, rtol=0.0, atol=0.0)
-    """, uses={"piecewise_constant"}),
+    """),
     md(r"""
     ## 3. 1cycle scheduling (3 points)
 
@@ -133,35 +109,13 @@ CELLS = [
         return last_lr
         ### END SOLUTION
     """),
-    tests("test_one_cycle", 3, visible="""
+    tests("test_one_cycle", """
     # tests: one_cycle with T = 100 (h = 45)
     assert math.isclose(one_cycle(0, 100, 1.0), 0.1)
     assert math.isclose(one_cycle(45, 100, 1.0), 1.0)
     assert math.isclose(one_cycle(90, 100, 1.0), 0.1)
     assert math.isclose(one_cycle(100, 100, 1.0), 1e-4)
-    """, hidden="""
-    for total, max_lr, start, last in [(100, 1.0, None, None), (21, 0.5, 0.01, 0.001),
-                                       (1000, 0.02, None, 1e-6), (7, 3.0, 1.0, 0.5),
-                                       (30, 0.3, None, None), (70, 1.0, 0.05, None)]:
-        # 0.45 * 30 = 13.5 and 0.45 * 70 = 31.5: h is rounded down, not to the nearest
-        s = max_lr / 10 if start is None else start
-        e = s / 1000 if last is None else last
-        h = (total * 45) // 100
-        steps = [0, 1, h - 1, h, h + 1, 2 * h - 1, 2 * h, 2 * h + 1, total - 1, total,
-                 total + 1, total * 3]
-        for step in steps:
-            if step <= h:
-                want = s + (max_lr - s) * step / h
-            elif step <= 2 * h:
-                want = max_lr - (max_lr - s) * (step - h) / h
-            elif step <= total:
-                want = s - (s - e) * (step - 2 * h) / (total - 2 * h)
-            else:
-                want = e
-            got = _call("one_cycle", one_cycle, step, total, max_lr, start, last)
-            _close(f"one_cycle(step={step}, total_steps={total}, max_lr={max_lr}, "
-                   f"start_lr={start}, last_lr={last})", got, want, rtol=1e-9)
-    """, uses={"one_cycle"}),
+    """),
     md(r"""
     ## 4. Performance scheduling: reduce on plateau (2 points)
 
@@ -189,7 +143,7 @@ CELLS = [
         return {"lr": lr, "best": best, "wait": wait}
         ### END SOLUTION
     """),
-    tests("test_plateau_step", 2, visible="""
+    tests("test_plateau_step", """
     # tests: plateau_step
     state = {"lr": 0.1, "best": math.inf, "wait": 0}
     lrs = []
@@ -197,38 +151,7 @@ CELLS = [
         state = plateau_step(state, loss, factor=0.5, patience=2)
         lrs.append(state["lr"])
     assert lrs == [0.1, 0.1, 0.1, 0.05, 0.05, 0.05], f"got {lrs}"
-    """, hidden="""
-    cases = [
-        ([1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0], 0.5, 2, 0.0, 0.0),
-        ([1.0, 0.99, 0.985, 0.98, 0.5, 0.6, 0.7, 0.8], 0.1, 3, 0.01, 0.0),
-        ([2.0, 3.0, 3.0, 3.0, 3.0, 3.0, 3.0, 3.0, 3.0], 0.2, 1, 0.0, 0.003),
-        ([5.0, 4.0, 3.0, 2.0, 1.0], 0.5, 1, 0.0, 0.0),
-    ]
-    for losses, factor, patience, min_delta, min_lr in cases:
-        lr, best, wait = 0.1, 2.0 ** 1000, 0
-        state = {"lr": 0.1, "best": 2.0 ** 1000, "wait": 0}
-        for epoch in _range(_len(losses)):
-            loss = losses[epoch]
-            before = {"lr": state["lr"], "best": state["best"], "wait": state["wait"]}
-            given = state
-            state = _call("plateau_step", plateau_step, state, loss, factor, patience,
-                          min_delta, min_lr)
-            _true("plateau_step must not modify the state it receives",
-                  given["lr"] == before["lr"] and given["wait"] == before["wait"]
-                  and given["best"] == before["best"])
-            if loss < best - min_delta:
-                best, wait = loss, 0
-            else:
-                wait += 1
-                if wait >= patience:
-                    lr, wait = lr * factor, 0
-                    lr = min_lr if lr < min_lr else lr
-            what = (f"plateau_step after epoch {epoch + 1} of losses {losses} (factor={factor}, "
-                    f"patience={patience}, min_delta={min_delta}, min_lr={min_lr})")
-            _close(what + ": lr", state["lr"], lr, rtol=1e-12)
-            _close(what + ": best", state["best"], best, rtol=0.0)
-            _equal(what + ": wait", _nested(state["wait"]), _float(wait))
-    """, uses={"plateau_step"}),
+    """),
     md(r"""
     ## 5. Reading a learning-rate range test (1 point)
 
@@ -252,35 +175,11 @@ CELLS = [
         return lrs[best] / 10
         ### END SOLUTION
     """),
-    tests("test_lr_range_suggestion", 1, visible="""
+    tests("test_lr_range_suggestion", """
     # tests: lr_range_suggestion
     lrs = np.geomspace(1e-5, 10, 7)   # 1e-5, 1e-4, ..., 10
     assert math.isclose(lr_range_suggestion(lrs, [2.3, 2.2, 1.5, 0.9, 1.2, 5.0, 40.0]), 1e-3)
-    """, hidden="""
-    lrs = [10.0 ** (k / 2 - 6) for k in _range(12)]
-    inf = 1e308 * 10.0
-    nan = inf - inf
-    cases = [
-        [3.0, 2.0, 1.0, 0.5, 0.4, 0.6, 2.0, 9.0, inf, inf, inf, inf],
-        [3.0, 2.0, 1.0, 0.5, 0.5, 0.6, 2.0, 9.0, 20.0, 30.0, 40.0, 50.0],
-        [3.0, 2.9, 2.8, 2.7, 2.6, 2.5, 2.4, 2.3, 2.2, 2.1, 2.0, 1.9],
-        [1.0, 2.0, 3.0, nan, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1],
-        [4.0, 3.0, inf, 0.01, 0.01, 0.01, 0.01, 0.01, 0.01, 0.01, 0.01, 0.01],
-    ]
-    for losses in cases:
-        end = _len(losses)
-        for i in _range(_len(losses)):
-            v = losses[i]
-            if not (v == v) or v == inf:
-                end = i
-                break
-        best = 0
-        for i in _range(end):
-            if losses[i] < losses[best]:
-                best = i
-        got = _call("lr_range_suggestion", lr_range_suggestion, _arr(lrs), _arr(losses))
-        _close(f"lr_range_suggestion for losses {losses}", got, lrs[best] / 10, rtol=1e-12)
-    """, uses={"lr_range_suggestion"}),
+    """),
     md("""
     ## 6. Look at them
 

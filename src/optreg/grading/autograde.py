@@ -1,10 +1,12 @@
-"""Grading one student: a private nbgrader course directory, the sandboxed kernel, feedback.
+"""Grading one student: a private nbgrader course directory, the verdicts, feedback.
 
 Each student is graded in a fresh temporary course directory holding only a copy of the master
-gradebook and that student's (rebuilt) notebook. nbgrader restores read-only and test cells from
-the gradebook, hidden tests included, and executes the notebook in a kernel that runs inside the
-sandbox (:mod:`optreg.grading.sandbox`), whose only visible folder is an empty scratch
-directory. The result (scores per graded cell, status, message) is returned as a dict.
+gradebook and that student's (rebuilt) notebook. nbgrader's ``Autograde`` restores read-only
+and test cells from the gradebook; in place of nbgrader's ``Execute``,
+:class:`~optreg.grading.grader.GradeOutsideSandbox` runs the student's code in the sandbox
+(:mod:`optreg.grading.sandbox`) and decides every test cell in this process, then nbgrader's
+``SaveAutoGrades`` records the scores. The result (scores per graded cell, status, message) is
+returned as a dict.
 
 ``python -m optreg.grading.autograde`` is a worker: it reads one JSON task per line on stdin and
 answers one JSON result per line on stdout, so that nbgrader is imported once per worker, not
@@ -29,13 +31,9 @@ from optreg.grading.course import (
     fast_gradebook_creation,
     workspace_config,
 )
-from optreg.grading.sandbox import Limits, SandboxKernelManager, prepare_scratch, sandbox_prefix
+from optreg.grading.grader import GradeOutsideSandbox
+from optreg.grading.sandbox import Limits, sandbox_prefix
 from optreg.grading.submissions import InvalidNotebook, read_tolerant, rebuild
-
-PROBLEM_NAMES = {
-    "DeadKernelError": "the kernel died (crash, exit() or memory limit)",
-    "CellTimeoutError": "a cell ran past the time limit",
-}
 
 
 def build_master(source_nb: Path, workdir: Path, assignment: str) -> tuple[Path, Path]:
@@ -68,35 +66,30 @@ def build_master(source_nb: Path, workdir: Path, assignment: str) -> tuple[Path,
     return db, release
 
 
-def _grading_config(course: Path, db: Path, task: dict, scratch: Path):
+def _grading_config(course: Path, db: Path, task: dict):
     from nbconvert.preprocessors import ClearMetadataPreprocessor
     from nbgrader.preprocessors import (
         AssignLatePenalties,
         CheckCellMetadata,
-        IgnorePattern,
         LimitOutput,
         SaveAutoGrades,
     )
 
-    from optreg.grading.execute import SafeExecute, StderrToStdout
-
     c = workspace_config(course, db_path=db)
     c.Autograde.autograde_preprocessors = [
-        SafeExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, StderrToStdout,
-        SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+        GradeOutsideSandbox, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
+        AssignLatePenalties, CheckCellMetadata]
     c.OverwriteCells.add_missing_cells = True
-    c.Execute.timeout = int(task["timeout"])
-    c.Execute.startup_timeout = 120
-    c.Execute.iopub_timeout = 10
-    c.Execute.raise_on_iopub_timeout = False
-    c.Execute.shutdown_kernel = "immediate"  # results are in; no need to wait for a clean exit
+    timeout = float(task["timeout"])
+    c.GradeOutsideSandbox.hidden_tests = task["hidden_tests"]
+    c.GradeOutsideSandbox.cell_timeout = timeout
+    c.GradeOutsideSandbox.call_timeout = float(task.get("call_timeout", min(timeout, 10)))
+    c.GradeOutsideSandbox.budget = float(task.get("budget", 300))
+    c.GradeOutsideSandbox.report = str(course / "report.json")
     if task.get("sandbox", True):
-        limits = Limits(**task.get("limits", {}))
-        c.Execute.kernel_manager_class = SandboxKernelManager
-        c.SandboxKernelManager.sandbox_prefix = sandbox_prefix(scratch, int(task["uid"]), limits)
-        c.SandboxKernelManager.transport = "ipc"
-        c.SandboxKernelManager.ip = str(scratch / ".k")
-        c.SandboxKernelManager.connection_file = str(scratch / ".kernel.json")
+        limits = Limits(**{"cpu_seconds": int(task.get("budget", 300)) + 10,
+                           **task.get("limits", {})})
+        c.GradeOutsideSandbox.sandbox_prefix = sandbox_prefix(int(task["uid"]), limits)
     return c
 
 
@@ -121,42 +114,21 @@ def max_scores(db: Path, assignment: str) -> tuple[float, dict[str, float]]:
         return float(found.max_score), cells
 
 
-def _problems(autograded: Path) -> list[str]:
-    """Execution problems recorded in the autograded notebook (kernel death, timeouts)."""
-    try:
-        nb = nbformat.read(autograded, as_version=4)
-    except Exception:
-        return []
-    found = []
-    for cell in nb.cells:
-        for output in cell.get("outputs", []):
-            name = output.get("ename")
-            if name in PROBLEM_NAMES and PROBLEM_NAMES[name] not in found:
-                found.append(PROBLEM_NAMES[name])
-    return found
-
-
 _FEEDBACK_APPS: dict = {}
 
 
 def _feedback(course: Path, db: Path, task: dict) -> Path:
-    """nbgrader's feedback HTML, with hidden tests removed (:class:`HideHiddenTests`).
+    """nbgrader's feedback HTML (hidden tests are not in the notebook: nothing to remove).
 
     One GenerateFeedback app is kept per worker process and pointed at each student's course
     directory in turn: building it compiles the HTML templates, which costs more than the
     rendering itself."""
-    from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
     from nbgrader.converters import GenerateFeedback
     from nbgrader.coursedir import CourseDirectory
-    from nbgrader.preprocessors import GetGrades
-
-    from optreg.grading.execute import HideHiddenTests
 
     app = _FEEDBACK_APPS.get("app")
     if app is None:
         config = workspace_config(course, db_path=db)
-        config.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests,
-                                                 CSSHTMLHeaderPreprocessor]
         app = GenerateFeedback(coursedir=CourseDirectory(config=config), config=config)
         app.force = True
         app.log.setLevel(logging.ERROR)
@@ -172,7 +144,8 @@ def grade_student(task: dict) -> dict:
     """Grade one student (see the module docstring). Never raises: failures become a status.
 
     ``task`` keys: student_id, assignment, notebook (path or None), notes, master_db,
-    release_nb, feedback_dir, timeout, uid, sandbox, limits."""
+    release_nb, hidden_tests, feedback_dir, timeout, call_timeout, budget, uid, sandbox,
+    limits."""
     from nbgrader.converters import Autograde
     from nbgrader.coursedir import CourseDirectory
 
@@ -182,6 +155,9 @@ def grade_student(task: dict) -> dict:
     row = {"student_id": student, "assignment": assignment, "score": 0.0,
            "max_score": max_score, "status": "graded", "message": "", "cells": {}}
     notes = list(task.get("notes", []))
+    if task.get("problem"):
+        row.update(status="invalid", message="; ".join([*notes, task["problem"]]))
+        return row
     if task.get("notebook") is None:
         row.update(status="missing", message="; ".join(notes) or "no notebook submitted")
         return row
@@ -194,14 +170,14 @@ def grade_student(task: dict) -> dict:
             row.update(status="invalid", message="; ".join([*notes, str(exc)]))
             return row
         notes += repairs
-        course, scratch = tmp / "c", prepare_scratch(tmp / "s")
+        course = tmp / "c"
         db = course / "gradebook.db"
         (course / "source" / assignment).mkdir(parents=True)
         submitted = course / "submitted" / student / assignment
         submitted.mkdir(parents=True)
         nbformat.write(rebuilt, submitted / f"{assignment}.ipynb")
         shutil.copy(task["master_db"], db)
-        config = _grading_config(course, db, task, scratch)
+        config = _grading_config(course, db, task)
         coursedir = CourseDirectory(config=config)
         coursedir.assignment_id, coursedir.student_id = assignment, student
         app = Autograde(coursedir=coursedir, config=config)
@@ -209,7 +185,7 @@ def grade_student(task: dict) -> dict:
         app.log.setLevel(logging.ERROR)
         app.start()
         row["score"], row["max_score"], row["cells"] = _scores(db, assignment, student)
-        notes += _problems(course / "autograded" / student / assignment / f"{assignment}.ipynb")
+        notes += json.loads((course / "report.json").read_text())["notes"]
         if task.get("feedback_dir"):
             produced = _feedback(course, db, task)
             target = Path(task["feedback_dir"])

@@ -25,9 +25,14 @@ def register(subparsers) -> None:
                         help="folder of <student_id>/<notebook>.ipynb, or a zip")
     parser.add_argument("--out", type=Path, help="output folder")
     parser.add_argument("--jobs", type=int, default=1, help="students graded in parallel")
-    parser.add_argument("--timeout", type=int, default=30, help="seconds per cell (default 30)")
+    parser.add_argument("--timeout", type=int, default=30,
+                        help="seconds per code cell of the student (default 30)")
+    parser.add_argument("--call-timeout", type=float, default=10,
+                        help="seconds per call of a student's function (default 10)")
+    parser.add_argument("--budget", type=float, default=300,
+                        help="seconds of grading per student, all included (default 300)")
     parser.add_argument("--memory-mb", type=int, default=2048,
-                        help="memory limit of a student's kernel (default 2048)")
+                        help="memory limit of a student's process (default 2048)")
     parser.add_argument("--course-root", type=Path, default=None,
                         help="repository holding solutions/ and autograder/ (default: found)")
     parser.add_argument("--no-sandbox", action="store_true",
@@ -60,16 +65,18 @@ def run(args: argparse.Namespace) -> int:
     if not args.submissions.exists():
         print(f"optreg grade: {args.submissions} does not exist", file=sys.stderr)
         return 2
-    if args.jobs < 1 or args.timeout < 1 or args.memory_mb < 256:
-        print("optreg grade: --jobs and --timeout must be >= 1 and --memory-mb >= 256",
-              file=sys.stderr)
+    if (args.jobs < 1 or args.timeout < 1 or args.memory_mb < 256 or args.call_timeout <= 0
+            or args.budget < 10):
+        print("optreg grade: --jobs and --timeout must be >= 1, --call-timeout > 0, "
+              "--budget >= 10 and --memory-mb >= 256", file=sys.stderr)
         return 2
     from optreg.grading.runner import GradingRun, grade_class
 
     signal.signal(signal.SIGTERM, _raise_interrupt)
     grading = GradingRun(
         assignment=args.assignment, submissions=args.submissions, out=args.out,
-        jobs=args.jobs, timeout=args.timeout, sandbox=not args.no_sandbox,
+        jobs=args.jobs, timeout=args.timeout, call_timeout=args.call_timeout,
+        budget=args.budget, sandbox=not args.no_sandbox,
         limits={"memory_mb": args.memory_mb}, course_root=args.course_root)
     try:
         rows = grade_class(grading)

@@ -3,7 +3,7 @@
 Layout of ``OUT``::
 
     grades.csv                     student_id, assignment, score, max_score, status, message
-    feedback/<student_id>/*.html   per-student feedback (no hidden test code)
+    feedback/<student_id>/*.html   per-student feedback (the grader's verdict per test cell)
     summary.md, summary.csv, summary.png
     .grading/<assignment>/         master gradebook, per-student state, worker logs
 
@@ -33,6 +33,7 @@ import nbformat
 
 from optreg.grading.autograde import build_master, max_scores
 from optreg.grading.course import find_course_root, source_notebook
+from optreg.grading.grader import hidden_tests_path
 from optreg.grading.sandbox import check_sandbox
 from optreg.grading.submissions import Submission, collect, unpack_zip
 
@@ -46,6 +47,8 @@ class GradingRun:
     out: Path
     jobs: int = 1
     timeout: int = 30
+    call_timeout: float = 10
+    budget: float = 300
     sandbox: bool = True
     limits: dict = field(default_factory=dict)
     course_root: Path | None = None
@@ -135,7 +138,10 @@ def grade_class(run: GradingRun) -> list[dict]:
     todo = [s for s in submissions if not (state_dir / f"{s.student_id}.json").is_file()]
     if len(todo) < len(submissions):
         run.log(f"resuming: {len(submissions) - len(todo)} students already graded")
-    wall_limit = run.timeout * (_code_cells(release_nb) + 2) + 180
+    hidden = hidden_tests_path(root, run.assignment)
+    if not hidden.is_file():
+        raise FileNotFoundError(f"no hidden tests for {run.assignment}: {hidden}")
+    wall_limit = run.budget + run.timeout * (_code_cells(release_nb) + 2) + 120
     uid_base = _uid_base()
     index = {s.student_id: i for i, s in enumerate(submissions)}
 
@@ -143,9 +149,11 @@ def grade_class(run: GradingRun) -> list[dict]:
         return {
             "student_id": sub.student_id, "assignment": run.assignment,
             "notebook": str(sub.notebook) if sub.notebook else None, "notes": sub.notes,
+            "problem": sub.problem, "hidden_tests": str(hidden),
             "master_db": str(master_db), "release_nb": str(release_nb),
             "feedback_dir": str(run.out / "feedback" / sub.student_id) if run.feedback else "",
-            "timeout": run.timeout, "uid": uid_base + index[sub.student_id] % 1000,
+            "timeout": run.timeout, "call_timeout": run.call_timeout, "budget": run.budget,
+            "uid": uid_base + index[sub.student_id] % 1000,
             "sandbox": run.sandbox, "limits": run.limits,
         }
 

@@ -40,12 +40,29 @@ class Submission:
     student_id: str
     notebook: Path | None
     notes: list[str] = field(default_factory=list)
+    problem: str | None = None  # why the submission is refused (graded ``invalid``)
+
+
+def link_problem(folder: Path, path: Path) -> str | None:
+    """Why ``path`` (inside the student's ``folder``) must not be read: it, or a folder on the
+    way to it, is a symbolic link, or it is a hard link (it may be any file of the machine)."""
+    current = Path(folder)
+    if current.is_symlink():
+        return "the submission folder is a symbolic link: refused, nothing was read"
+    for part in Path(path).relative_to(folder).parts:
+        current = current / part
+        if current.is_symlink():
+            return f"{current.relative_to(folder)} is a symbolic link: refused, nothing was read"
+    if Path(path).lstat().st_nlink > 1:
+        return f"{Path(path).relative_to(folder)} is a hard link: refused, nothing was read"
+    return None
 
 
 def _notebooks_in(folder: Path) -> list[Path]:
     return sorted(
         (p for p in folder.rglob("*.ipynb")
-         if p.is_file() and not IGNORED_PARTS & set(p.relative_to(folder).parts)),
+         if (p.is_file() or p.is_symlink())
+         and not IGNORED_PARTS & set(p.relative_to(folder).parts)),
         key=lambda p: (len(p.relative_to(folder).parts), str(p)),
     )
 
@@ -105,8 +122,12 @@ def collect(folder: Path, assignment: str) -> tuple[list[Submission], list[str]]
         if not STUDENT_ID.match(entry.name):
             warnings.append(f"ignored folder {entry.name!r}: not a valid student id")
             continue
+        if entry.is_symlink():
+            submissions.append(Submission(entry.name, None, [], link_problem(entry, entry)))
+            continue
         notebook, notes = find_notebook(entry, assignment)
-        submissions.append(Submission(entry.name, notebook, notes))
+        problem = link_problem(entry, notebook) if notebook is not None else None
+        submissions.append(Submission(entry.name, notebook, notes, problem))
     return submissions, warnings
 
 

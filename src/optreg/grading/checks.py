@@ -1,0 +1,138 @@
+"""What an instructor's hidden-test file uses (``autograder/hidden/aNN_name.py``).
+
+A hidden test is a plain function taking ``student`` (the student's functions by name, called
+in the sandbox: :class:`optreg.grading.student.Student`) and decorated with :func:`grades`,
+which names the nbgrader test cell it decides and the points that cell is worth. It fails by
+raising ``AssertionError`` (a bare ``assert`` works), usually through :func:`check`,
+:func:`close` or :func:`equal`, whose messages the student reads in the feedback. Everything
+it receives from ``student`` is plain data decoded by the grader, so NumPy, ``==`` and
+``optreg`` itself can be used on it freely.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class Failed(AssertionError):
+    """A failed check; its message is the student's feedback."""
+
+
+def grades(grade_id: str, points: float):
+    """Mark a hidden test as deciding nbgrader cell ``grade_id``, worth ``points``."""
+    if not isinstance(grade_id, str) or not grade_id:
+        raise ValueError(f"grade_id must be a non-empty string, got {grade_id!r}")
+    if not isinstance(points, int | float) or points <= 0:
+        raise ValueError(f"points must be a positive number, got {points!r}")
+
+    def mark(test):
+        test.grade_id, test.points = grade_id, points
+        return test
+
+    return mark
+
+
+def check(condition, message: str) -> None:
+    """Fail with ``message`` unless ``condition`` is true."""
+    if not condition:
+        raise Failed(message)
+
+
+def _show(values: np.ndarray) -> str:
+    flat = values.ravel()
+    text = ", ".join(f"{v:.6g}" for v in flat[:6].tolist())
+    return "[" + text + (", ...]" if flat.size > 6 else "]")
+
+
+def _describe(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 120 else text[:120] + "..."
+
+
+def as_array(got, what: str) -> np.ndarray:
+    """``got`` as a float array, or a failure saying what it was instead."""
+    try:
+        array = np.asarray(got, dtype=float)
+    except (TypeError, ValueError):
+        raise Failed(f"{what}: expected numbers, got {_describe(got)}") from None
+    return array
+
+
+def close(got, want, what: str, rtol: float = 1e-7, atol: float = 1e-12) -> None:
+    """Fail unless ``got`` equals ``want`` elementwise within ``atol + rtol * |want|``.
+
+    Shapes must agree; NaN matches only NaN, an infinity only the same infinity."""
+    want = np.asarray(want, dtype=float)
+    if got is None or isinstance(got, str | bool):
+        raise Failed(f"{what}: expected {'a number' if want.ndim == 0 else 'an array'}, "
+                     f"got {_describe(got)}")
+    got = as_array(got, what)
+    if got.shape != want.shape:
+        raise Failed(f"{what}: expected shape {want.shape}, got shape {got.shape}")
+    with np.errstate(invalid="ignore", over="ignore"):
+        ok = (got == want) | (np.abs(got - want) <= atol + rtol * np.abs(want))
+    ok |= np.isnan(got) & np.isnan(want)
+    if not ok.all():
+        i = int(np.flatnonzero(~ok.ravel())[0])
+        raise Failed(f"{what}: expected {_show(want)} but got {_show(got)} (first difference at "
+                     f"flat index {i}: expected {want.ravel()[i]:.8g}, got {got.ravel()[i]:.8g})")
+
+
+def _same(got, want) -> bool:
+    if isinstance(got, np.ndarray) or isinstance(want, np.ndarray):
+        try:
+            return bool(np.array_equal(np.asarray(got), np.asarray(want), equal_nan=True))
+        except (TypeError, ValueError):
+            try:
+                return bool(np.array_equal(np.asarray(got), np.asarray(want)))
+            except (TypeError, ValueError):
+                return False
+    if isinstance(want, list | tuple):
+        return (isinstance(got, list | tuple) and len(got) == len(want)
+                and all(_same(g, w) for g, w in zip(got, want, strict=True)))
+    if isinstance(want, dict):
+        return (isinstance(got, dict) and got.keys() == want.keys()
+                and all(_same(got[k], want[k]) for k in want))
+    if isinstance(got, list | tuple | dict):
+        return False
+    if isinstance(got, float) and isinstance(want, float) and got != got and want != want:
+        return True
+    return bool(got == want)
+
+
+def equal(got, want, what: str) -> None:
+    """Fail unless ``got`` equals ``want`` exactly (lists and tuples alike, arrays elementwise)."""
+    if not _same(got, want):
+        raise Failed(f"{what}: expected {_describe(want)}, got {_describe(got)}")
+
+
+def pure(function, *args, **kwargs):
+    """Call the student's ``function`` and fail if it modified any argument in place."""
+    before = [np.copy(a) if isinstance(a, np.ndarray) else _copy(a) for a in args]
+    value = function(*args, **kwargs)
+    params = function.student.last.params
+    for i, (old, new) in enumerate(zip(before, args, strict=True)):
+        if old is not _SKIP and not _same(new, old):
+            name = params[i] if i < len(params) else f"number {i + 1}"
+            raise Failed(f"{function.name} modified its argument {name} in place: return new "
+                         "arrays (or lists) instead")
+    return value
+
+
+_SKIP = object()
+
+
+def _copy(value):
+    import copy
+
+    if isinstance(value, np.random.Generator) or callable(value):
+        return _SKIP  # a generator is meant to advance; a function is not data
+    return copy.deepcopy(value)
+
+
+def returns_copy(function, what: str) -> None:
+    """Fail if the latest call of ``function`` returned a view of (or the same array as) one of
+    its inputs."""
+    check(not function.student.last.shares_memory,
+          f"{what} must return a new array: its result shares memory with the input (return a "
+          "copy, not a view)")
