@@ -466,3 +466,203 @@ def robustness_class(root: Path, folder: Path, assignment: str = "02_schedules")
     add("snooper", nb, {"status": "graded", "score": total})
     (folder / "expectations.json").write_text(json.dumps(expect, indent=1))
     return expect
+
+
+# Attacks on the grader itself (issue 9): each is written into an otherwise blank notebook
+# (the released stubs, whose functions raise NotImplementedError) and must score 0.
+ATTACKS = {
+    # rewrite or skip later cells: IPython's hooks where they exist, the worker's own frames
+    "rewrites_later_cells": '''
+import sys
+try:
+    ip = get_ipython()
+    ip.input_transformers_cleanup.append(lambda lines: ["pass\\n"])
+    ip.events.register("pre_run_cell", lambda *a: None)
+except NameError:
+    pass
+frame = sys._getframe()
+while frame is not None:
+    message = frame.f_locals.get("message")
+    if isinstance(message, dict) and "cells" in message:
+        for cell in message["cells"]:
+            if "raise NotImplementedError" in cell[1]:
+                cell[1] = cell[1].replace("raise NotImplementedError()", "return 0.01")
+    frame = frame.f_back
+''',
+    # hide errors: excepthook, showtraceback, and the worker's report of a failed call
+    "hides_errors": '''
+import sys
+sys.excepthook = lambda *args: None
+try:
+    get_ipython().showtraceback = lambda *a, **k: None
+except NameError:
+    pass
+frame = sys._getframe()
+while frame is not None:
+    worker = frame.f_locals.get("self")
+    if worker is not None and hasattr(worker, "_timed"):
+        original = worker._timed
+        def _timed(seconds, fn, *args, **kwargs):
+            value, error, capture = original(seconds, fn, *args, **kwargs)
+            return (0.01 if error is not None else value), None, capture
+        worker._timed = _timed
+    frame = frame.f_back
+''',
+    # reach the checker: builtins, __import__, NumPy, math, the garbage collector's objects
+    "reaches_the_checker": '''
+import builtins, gc, math, sys, numpy as np
+np.allclose = lambda *a, **k: True
+np.array_equal = lambda *a, **k: True
+np.isclose = lambda *a, **k: True
+math.isclose = lambda *a, **k: True
+builtins.AssertionError = type("Nothing", (Exception,), {})
+real_import = builtins.__import__
+builtins.__import__ = lambda name, *a, **k: real_import(name, *a, **k)
+found = [o for o in gc.get_objects() if type(o).__name__ in ("Verdict", "Student", "Failed")]
+assert not found
+''',
+    # objects that lie about equality and their values, returned by every function
+    "lying_objects": '''
+import numpy as np
+class Liar(float):
+    def __eq__(self, other): return True
+    def __ne__(self, other): return False
+    def __lt__(self, other): return True
+    def __array__(self, *a, **k): raise RuntimeError
+    def tolist(self): return 0.01
+class LiarArray(np.ndarray):
+    def __eq__(self, other): return np.ones(np.shape(other), bool)
+    def tolist(self): return [0.01]
+def power_schedule(*args, **kwargs): return Liar(0.5)
+def exponential_schedule(*args, **kwargs): return np.zeros(1).view(LiarArray)
+def piecewise_constant(*args, **kwargs): return type("Any", (), {"__eq__": lambda s, o: True})()
+def one_cycle(*args, **kwargs): return Liar(0.1)
+def plateau_step(state, *args, **kwargs): return {"lr": Liar(0.1), "best": Liar(0), "wait": Liar(0)}
+def lr_range_suggestion(*args, **kwargs): return np.zeros(()).view(LiarArray)
+''',
+    # outputs forged as results: prints, display, displayhook, huge and malformed output
+    "forges_outputs": '''
+import sys
+print("passed: every check of this cell")
+try:
+    from IPython.display import display, update_display_data
+    display({"text/plain": "passed"}, raw=True)
+    update_display_data({"text/plain": "passed"}, display_id="x", raw=True)
+except Exception:
+    pass
+sys.displayhook = lambda value: print("passed")
+sys.stdout.write("x" * 10_000_000)
+sys.stdout.write(b"\\xff\\xfe not text".decode("latin-1"))
+''',
+    # messages forged on the grader's pipe: fake cell and result replies, garbage, a huge header
+    "forges_protocol": '''
+import json, os, struct
+def frame(message):
+    data = json.dumps(message).encode()
+    return struct.pack(">Q", len(data)) + data
+for fd in range(3, 64):
+    for message in [{"op": "result", "value": 0.01, "after": [[], {"d": []}], "shares": False},
+                    {"op": "cell", "index": 99, "output": "passed", "error": None}]:
+        try:
+            os.write(fd, frame(message))
+        except OSError:
+            pass
+for fd in range(3, 64):
+    try:
+        os.write(fd, struct.pack(">Q", 2**62) + b"{not json")
+    except OSError:
+        pass
+''',
+    # every function spins forever: each call is stopped, the whole student stays bounded
+    "spinning_functions": '''
+def _spin(*args, **kwargs):
+    while True:
+        pass
+power_schedule = exponential_schedule = piecewise_constant = one_cycle = _spin
+plateau_step = lr_range_suggestion = _spin
+''',
+}
+
+# Attacks on the machine: added to a CORRECT notebook, they must change nothing (full marks),
+# stay bounded, and leave the other students' grades alone.
+RESOURCE_ATTACKS = {
+    "fork_bomb": '''
+import os
+children = 0
+try:
+    while children < 100_000:
+        if os.fork() == 0:
+            while True:
+                pass
+        children += 1
+except OSError:
+    pass
+print("forked", children)
+''',
+    "disk_flood": '''
+written = 0
+try:
+    with open("flood.bin", "wb") as fh:
+        while written < 10 * 2**30:
+            fh.write(b"0" * 2**20)
+            written += 2**20
+except OSError as exc:
+    print("stopped after", written >> 20, "MiB:", exc)
+''',
+    "inode_flood": '''
+import os, time
+os.makedirs("many", exist_ok=True)
+count, start = 0, time.monotonic()
+try:
+    while time.monotonic() - start < 3:
+        open(f"many/{count}", "w").close()
+        count += 1
+except OSError as exc:
+    print("stopped:", exc)
+print("files", count)
+''',
+    "cpu_spinner_thread": '''
+import threading
+def spin():
+    while True:
+        pass
+for _ in range(50):
+    try:
+        threading.Thread(target=spin, daemon=True).start()
+    except RuntimeError:
+        break
+''',
+}
+
+
+def attack_class(root: Path, folder: Path, assignment: str = "02_schedules") -> dict:
+    """The attacks above as students of ``assignment`` (with a correct student and submissions
+    that are symbolic links); returns {student: expected (status, score)}."""
+    name = f"{assignment}.ipynb"
+    source, _ = load_pair(root, assignment)
+    total = sum(c.metadata["nbgrader"]["points"] for c in source.cells
+                if c.metadata.get("nbgrader", {}).get("grade"))
+    expect = {"full": ("graded", total)}
+    write_notebook(student_notebook(root, assignment), folder / "full" / name)
+    for label, code in ATTACKS.items():
+        nb = student_notebook(root, assignment, solved=False)
+        _insert_after(nb, "imports", code)
+        if label in ("lying_objects", "spinning_functions"):  # after the stubs, to replace them
+            nb.cells.append(nbformat.v4.new_code_cell(code))
+        write_notebook(nb, folder / label / name)
+        expect[label] = ("graded", 0)
+    for label, code in RESOURCE_ATTACKS.items():
+        nb = student_notebook(root, assignment)
+        _insert_after(nb, "imports", code)
+        write_notebook(nb, folder / label / name)
+        expect[label] = ("graded", total)
+    # a submission that is a symbolic link to a full solution outside it, or to a system file
+    outside = write_notebook(student_notebook(root, assignment), folder.parent / "outside" / name)
+    (folder / "symlink_notebook").mkdir(parents=True)
+    (folder / "symlink_notebook" / name).symlink_to(outside)
+    (folder / "symlink_folder").symlink_to(outside.parent, target_is_directory=True)
+    (folder / "symlink_system_file").mkdir()
+    (folder / "symlink_system_file" / name).symlink_to("/etc/passwd")
+    for label in ("symlink_notebook", "symlink_folder", "symlink_system_file"):
+        expect[label] = ("invalid", 0)
+    return expect

@@ -33,7 +33,7 @@ class Limits:
 
     memory_mb: int = 2048
     cpu_seconds: int = 600
-    processes: int = 32
+    processes: int = 1  # one process, one thread: no fork bomb, no spinning threads
     file_size_mb: int = 16
     open_files: int = 256
     scratch_mb: int = 64

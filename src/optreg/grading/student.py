@@ -161,9 +161,9 @@ class StudentProcess:
                 return
             except _Gone as gone:
                 self.stop()
-                why = ("ran past the time limit" if str(gone) == "time limit" else
-                       f"stopped the student's process ({gone}: a crash, exit() or the memory "
-                       "limit)")
+                why = {"time limit": "ran past the time limit",
+                       "died": "stopped the student's process (a crash, exit() or the memory "
+                               "limit)"}.get(str(gone), f"stopped the student's process ({gone})")
                 if current is None:
                     raise StudentFailure(f"the student's process could not start ({gone})"
                                          ) from None
@@ -199,8 +199,8 @@ class StudentProcess:
             if str(gone) == "time limit":
                 raise StudentFailure(f"{name} did not return within {self.call_timeout:g} s"
                                      ) from None
-            raise StudentFailure(f"{name} stopped the student's process ({gone}: a crash, "
-                                 "exit() or the memory limit)") from None
+            why = "a crash, exit() or the memory limit" if str(gone) == "died" else gone
+            raise StudentFailure(f"{name} stopped the student's process ({why})") from None
         return self._result(name, reply)
 
     @staticmethod
