@@ -76,6 +76,7 @@ def test_a_seed_that_never_reaches_the_target_is_shown_and_ranked_last():
     table = comparison_table(comparisons)
     assert table.splitlines()[1] == "|---|" + "---:|" * 7
     assert "| slow | 2 |" in table
+    assert "| steady | 1 | 0.91 |" in table  # one seed: no spread to show
 
 
 def test_gap_measures():

@@ -95,6 +95,8 @@ class Spread:
     def format(self, digits: int = 4) -> str:
         if not self.values:
             return "never"
+        if self.seeds == 1:
+            return f"{self.mean:.{digits}g}"
         text = f"{self.mean:.{digits}g} ± {self.std:.{digits - 2}g}"
         return text if self.complete else f"{text} ({len(self.values)} of {self.seeds} seeds)"
 
