@@ -15,6 +15,7 @@ argument and the range, and returns the value converted (``float``, ``bool``).
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -23,14 +24,17 @@ from typing import Any
 import numpy as np
 
 from optreg._validation import (
+    _number,
+    check_int,
     check_learning_rate,
     check_non_negative,
     check_optional_positive,
     check_positive,
+    check_range,
     check_unit_interval_open_right,
 )
 
-__all__ = ["CHECKS", "Hyperparameter", "signature", "table"]
+__all__ = ["CHECKS", "Hyperparameter", "checked", "signature", "table"]
 
 
 def _check_bool(name: str, value: Any) -> bool:
@@ -43,6 +47,26 @@ def _check_optional_non_negative(name: str, value: Any) -> float | None:
     return None if value is None else check_non_negative(name, value)
 
 
+def _check_non_positive(name: str, value: Any) -> float:
+    if _number(name, value) > 0:
+        raise ValueError(f"{name} must be <= 0, got {value!r}")
+    return float(value)
+
+
+def _check_negative(name: str, value: Any) -> float:
+    if _number(name, value) >= 0:
+        raise ValueError(f"{name} must be < 0, got {value!r}")
+    return float(value)
+
+
+def _check_patterns(name: str, value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"{name} must be a list of regular expressions or None, got {value!r}")
+    return list(value)
+
+
 #: allowed range (as the tables print it) -> check(name, value) returning the converted value
 CHECKS: dict[str, Callable[[str, Any], Any]] = {
     "> 0": check_positive,
@@ -52,6 +76,12 @@ CHECKS: dict[str, Callable[[str, Any], Any]] = {
     "> 0 or None": check_optional_positive,
     ">= 0 or None": _check_optional_non_negative,
     "> 0 or schedule": lambda name, value: check_learning_rate(value),
+    "(0, 1]": lambda name, value: check_range(name, value, 0.0, 1.0, low_inclusive=False),
+    "<= 0": _check_non_positive,
+    "< 0": _check_negative,
+    "real": _number,
+    "integer >= 0": check_int,
+    "regexes or None": _check_patterns,
 }
 
 
@@ -70,8 +100,8 @@ class Hyperparameter:
 
     def check(self, value: Any, owner: str) -> Any:
         """The value, converted, or ``ValueError`` naming the argument and its allowed range."""
-        if value is None and self.allowed in ("> 0", ">= 0", "[0, 1)"):
-            where = self.allowed if self.allowed[0] == ">" else f"in {self.allowed}"
+        if value is None and self.allowed in ("> 0", ">= 0", "[0, 1)", "(0, 1]", "<= 0", "< 0"):
+            where = self.allowed if self.allowed[0] in "<>" else f"in {self.allowed}"
             raise ValueError(f"{self.name} must be a number {where} for {owner}, got None")
         return CHECKS[self.allowed](self.name, value)
 
@@ -94,3 +124,26 @@ def table(declared: Iterable[Hyperparameter]) -> str:
         f"| `{h.name}` | `{h.default!r}` | {h.allowed} | {h.description} |" for h in declared
     ]
     return "\n".join(rows)
+
+
+def checked(**allowed: str) -> Callable[[Callable], Callable]:
+    """Check a function's named arguments at its entry, against the ranges of ``CHECKS``::
+
+        @checked(clipnorm="> 0")
+        def clip_by_norm(grad, clipnorm): ...   # the body sees clipnorm as a float > 0
+    """
+
+    def decorate(function: Callable) -> Callable:
+        parameters = inspect.signature(function)
+
+        @functools.wraps(function)
+        def checked_function(*args: Any, **kwargs: Any) -> Any:
+            bound = parameters.bind(*args, **kwargs)
+            bound.apply_defaults()
+            for name, key in allowed.items():
+                bound.arguments[name] = CHECKS[key](name, bound.arguments[name])
+            return function(*bound.args, **bound.kwargs)
+
+        return checked_function
+
+    return decorate

@@ -20,7 +20,8 @@ arguments and defaults are those of ``keras.layers.BatchNormalization`` and
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -32,6 +33,7 @@ __all__ = [
     "BatchNormalization",
     "LayerNormalization",
     "fuse_dense",
+    "normalization_input_gradient",
     "check_batch_normalization_args",
     "check_layer_normalization_args",
 ]
@@ -81,7 +83,37 @@ def _check_same_shape(name: str, value: np.ndarray, expected: tuple[int, ...]) -
         raise ValueError(f"{name} must have shape {expected}, got {value.shape}")
 
 
-def _normalization_input_grad(
+def _checked_forward(forward: Callable) -> Callable:
+    """The entry checks of a layer's ``forward``: ``x`` becomes a float array, the layer is
+    built on first use, and ``x`` must have the shape the layer was built for."""
+
+    @functools.wraps(forward)
+    def checked_forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        x = _float_array(x)
+        if not self.built:
+            self.build(x.shape, dtype=x.dtype)
+        self._check_input_shape(x.shape)
+        self._input_shape = x.shape
+        return forward(self, x, training)
+
+    return checked_forward
+
+
+def _checked_backward(backward: Callable) -> Callable:
+    """The entry checks of a layer's ``backward``: after a ``forward``, ``dy`` shaped as its x."""
+
+    @functools.wraps(backward)
+    def checked_backward(self, dy: np.ndarray) -> np.ndarray:
+        if self._cache is None:
+            raise RuntimeError("call forward before backward")
+        dy = np.asarray(dy)
+        _check_same_shape("dy", dy, self._input_shape)
+        return backward(self, dy)
+
+    return checked_backward
+
+
+def normalization_input_gradient(
     dx_hat: np.ndarray, x_hat: np.ndarray, inv_std: np.ndarray, axes: tuple[int, ...]
 ) -> np.ndarray:
     """Gradient through ``x_hat = (x - mean(x)) * inv_std`` with mean and variance over ``axes``.
@@ -251,15 +283,15 @@ class BatchNormalization:
         beta = self.params.get("beta", np.zeros(self._n_features, dtype=dtype))
         return self._broadcast(gamma), self._broadcast(beta)
 
-    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        x = _float_array(x)
-        if not self.built:
-            self.build(x.shape, dtype=x.dtype)
-        if x.ndim != self._ndim or x.shape[self._feature_axis] != self._n_features:
+    def _check_input_shape(self, shape: tuple[int, ...]) -> None:
+        if len(shape) != self._ndim or shape[self._feature_axis] != self._n_features:
             raise ValueError(
                 f"x must have {self._ndim} dims and {self._n_features} features on axis "
-                f"{self.axis}, got shape {x.shape}"
+                f"{self.axis}, got shape {shape}"
             )
+
+    @_checked_forward
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         if training:
             mu = x.mean(axis=self._reduce_axes)
             var = x.var(axis=self._reduce_axes)  # biased, as Keras (tf.nn.moments)
@@ -273,6 +305,7 @@ class BatchNormalization:
         self._cache = (bool(training), x_hat, inv_std, gamma)
         return (gamma * x_hat + beta).astype(x.dtype, copy=False)
 
+    @_checked_backward
     def backward(self, dy: np.ndarray) -> np.ndarray:
         """Gradients of the last ``forward``: fills ``grads`` and returns ``dx``.
 
@@ -280,19 +313,35 @@ class BatchNormalization:
             training:  dx = gamma * inv_std * (dy - mean(dy) - x_hat * mean(dy * x_hat))
             inference: dx = gamma * inv_std * dy             (the statistics are constants)
         """
-        if self._cache is None:
-            raise RuntimeError("call forward before backward")
         training, x_hat, inv_std, gamma = self._cache
-        dy = np.asarray(dy)
-        _check_same_shape("dy", dy, x_hat.shape)
         if self.scale:
             self.grads["gamma"] = (dy * x_hat).sum(axis=self._reduce_axes)
         if self.center:
             self.grads["beta"] = dy.sum(axis=self._reduce_axes)
         dx_hat = dy * gamma
         if training:
-            return _normalization_input_grad(dx_hat, x_hat, inv_std, self._reduce_axes)
+            return normalization_input_gradient(dx_hat, x_hat, inv_std, self._reduce_axes)
         return dx_hat * inv_std
+
+
+def _check_fuse_args(
+    kernel: np.ndarray, bias: np.ndarray | None, bn: BatchNormalization
+) -> tuple[np.ndarray, np.ndarray]:
+    """``fuse_dense``'s checks; the kernel as a float array, the bias (zeros for None)."""
+    kernel = _float_array(kernel, "kernel")
+    if kernel.ndim != 2:
+        raise ValueError(f"kernel must be 2-D (inputs, units), got shape {kernel.shape}")
+    units = kernel.shape[1]
+    if not bn.built:
+        raise ValueError("bn must be built (call bn.build(shape) or bn.forward) before fusing")
+    if bn._ndim != 2 or bn._feature_axis != 1 or bn._n_features != units:
+        raise ValueError(
+            f"bn must normalize the last axis of (batch, {units}) inputs to fuse with a "
+            f"kernel of shape {kernel.shape}"
+        )
+    bias = np.zeros(units, kernel.dtype) if bias is None else _float_array(bias, "bias")
+    _check_same_shape("bias", bias, (units,))
+    return kernel, bias
 
 
 def fuse_dense(
@@ -309,19 +358,8 @@ def fuse_dense(
     ``bias=None`` stands for a Dense layer without bias (``use_bias=False``, common before BN).
     Only valid for a BN layer normalizing the last axis, i.e. the Dense layer's units.
     """
-    kernel = _float_array(kernel, "kernel")
-    if kernel.ndim != 2:
-        raise ValueError(f"kernel must be 2-D (inputs, units), got shape {kernel.shape}")
+    kernel, bias = _check_fuse_args(kernel, bias, bn)
     units = kernel.shape[1]
-    if not bn.built:
-        raise ValueError("bn must be built (call bn.build(shape) or bn.forward) before fusing")
-    if bn._ndim != 2 or bn._feature_axis != 1 or bn._n_features != units:
-        raise ValueError(
-            f"bn must normalize the last axis of (batch, {units}) inputs to fuse with a "
-            f"kernel of shape {kernel.shape}"
-        )
-    bias = np.zeros(units, kernel.dtype) if bias is None else _float_array(bias, "bias")
-    _check_same_shape("bias", bias, (units,))
     gamma = bn.params.get("gamma", np.ones(units, kernel.dtype))
     beta = bn.params.get("beta", np.zeros(units, kernel.dtype))
     s = gamma / np.sqrt(bn.moving_variance + bn.epsilon)
@@ -382,16 +420,17 @@ class LayerNormalization:
             shape[a] = n
         return v.reshape(shape)
 
-    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        """Same computation for ``training=True`` and ``False`` (accepted for the protocol)."""
-        x = _float_array(x)
-        if not self.built:
-            self.build(x.shape, dtype=x.dtype)
-        if x.ndim != self._ndim or tuple(x.shape[a] for a in self._norm_axes) != self._param_shape:
+    def _check_input_shape(self, shape: tuple[int, ...]) -> None:
+        normalized = tuple(shape[a] for a in self._norm_axes) if len(shape) == self._ndim else ()
+        if normalized != self._param_shape:
             raise ValueError(
                 f"x must have shape {self._param_shape} on axes {self._norm_axes}, "
-                f"got shape {x.shape}"
+                f"got shape {shape}"
             )
+
+    @_checked_forward
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        """Same computation for ``training=True`` and ``False`` (accepted for the protocol)."""
         mu = x.mean(axis=self._norm_axes, keepdims=True)
         var = x.var(axis=self._norm_axes, keepdims=True)
         inv_std = 1.0 / np.sqrt(var + self.epsilon)
@@ -401,19 +440,16 @@ class LayerNormalization:
         self._cache = (x_hat, inv_std, gamma)
         return (gamma * x_hat + beta).astype(x.dtype, copy=False)
 
+    @_checked_backward
     def backward(self, dy: np.ndarray) -> np.ndarray:
         """``dgamma = sum(dy * x_hat)``, ``dbeta = sum(dy)`` over the other axes, and
 
             dx = inv_std * (dx_hat - mean(dx_hat) - x_hat * mean(dx_hat * x_hat)),
             dx_hat = dy * gamma,   means over ``axis`` (per sample).
         """
-        if self._cache is None:
-            raise RuntimeError("call forward before backward")
         x_hat, inv_std, gamma = self._cache
-        dy = np.asarray(dy)
-        _check_same_shape("dy", dy, x_hat.shape)
         if self.scale:
             self.grads["gamma"] = (dy * x_hat).sum(axis=self._other_axes).reshape(self._param_shape)
         if self.center:
             self.grads["beta"] = dy.sum(axis=self._other_axes).reshape(self._param_shape)
-        return _normalization_input_grad(dy * gamma, x_hat, inv_std, self._norm_axes)
+        return normalization_input_gradient(dy * gamma, x_hat, inv_std, self._norm_axes)

@@ -25,9 +25,9 @@ import numpy as np
 from optreg._validation import (
     check_choice,
     check_int,
-    check_positive,
     check_unit_interval_open_right,
 )
+from optreg.hyperparameters import checked
 
 __all__ = [
     "Dropout",
@@ -262,6 +262,7 @@ class EarlyStopping:
 # --------------------------------------------------------------------------------------------
 
 
+@checked(clipvalue="> 0")
 def clip_by_value(
     grads: np.ndarray | Sequence[np.ndarray], clipvalue: float
 ) -> np.ndarray | list[np.ndarray]:
@@ -270,12 +271,12 @@ def clip_by_value(
     Accepts one array or a list of arrays and returns the same kind, as new arrays. This can
     change the gradient's direction. ``+-inf`` become ``+-clipvalue``; NaN stays NaN.
     """
-    clipvalue = check_positive("clipvalue", clipvalue)
     if isinstance(grads, np.ndarray):
         return np.clip(grads, -clipvalue, clipvalue)
     return [np.clip(np.asarray(g), -clipvalue, clipvalue) for g in grads]
 
 
+@checked(clipnorm="> 0")
 def clip_by_norm(grad: np.ndarray, clipnorm: float) -> np.ndarray:
     """Rescale one gradient so that its L2 norm is at most ``clipnorm`` (Keras' ``clipnorm``).
 
@@ -285,7 +286,6 @@ def clip_by_norm(grad: np.ndarray, clipnorm: float) -> np.ndarray:
     ``inf`` component makes the norm ``inf`` (finite components become 0, infinite ones NaN)
     and a NaN makes everything NaN.
     """
-    clipnorm = check_positive("clipnorm", clipnorm)
     grad = np.asarray(grad)
     norm = np.sqrt(np.sum(np.square(grad)))
     return grad * clipnorm / np.maximum(norm, clipnorm)
@@ -296,6 +296,7 @@ def global_norm(grads: Sequence[np.ndarray]) -> float:
     return float(np.sqrt(sum(float(np.sum(np.square(g))) for g in grads)))
 
 
+@checked(global_clipnorm="> 0")
 def clip_by_global_norm(
     grads: Sequence[np.ndarray], global_clipnorm: float
 ) -> tuple[list[np.ndarray], float]:
@@ -307,7 +308,6 @@ def clip_by_global_norm(
     as in Keras' ``clip_by_global_norm``: if ``N`` is ``inf`` or NaN, *every* clipped component
     is NaN, so one bad gradient is impossible to miss.
     """
-    global_clipnorm = check_positive("global_clipnorm", global_clipnorm)
     grads = [np.asarray(g) for g in grads]
     norm = global_norm(grads)
     scale = global_clipnorm / max(norm, global_clipnorm) if math.isfinite(norm) else math.nan

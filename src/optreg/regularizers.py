@@ -41,27 +41,11 @@ def check_factor(name: str, value: Any, default: float) -> float:
 class Regularizer:
     """Base class: ``reg(w) -> float`` penalty, ``reg.gradient(w) -> ndarray`` its gradient."""
 
-    l1: float = 0.0
-    l2: float = 0.0
-
     def __call__(self, w: ArrayLike) -> float:
-        w = np.asarray(w)
-        penalty = 0.0
-        if self.l1:
-            penalty += self.l1 * np.sum(np.abs(w))
-        if self.l2:
-            penalty += self.l2 * np.sum(np.square(w))
-        return float(penalty)
+        raise NotImplementedError
 
     def gradient(self, w: ArrayLike) -> np.ndarray:
-        """:math:`\\lambda_1 \\mathrm{sign}(w) + 2 \\lambda_2 w`, same shape and dtype as ``w``."""
-        w = np.asarray(w)
-        grad = np.zeros_like(w)
-        if self.l1:
-            grad += self.l1 * np.sign(w)
-        if self.l2:
-            grad += 2.0 * self.l2 * w
-        return grad
+        raise NotImplementedError
 
     def get_config(self) -> dict[str, Any]:
         raise NotImplementedError
@@ -75,35 +59,45 @@ class Regularizer:
         return f"{type(self).__name__}({args})"
 
 
-class L1(Regularizer):
-    """:math:`\\Omega(w) = \\text{l1} \\sum |w|`."""
-
-    def __init__(self, l1: float = 0.01) -> None:
-        self.l1 = check_factor("l1", l1, default=0.01)
-
-    def get_config(self) -> dict[str, Any]:
-        return {"l1": self.l1}
-
-
-class L2(Regularizer):
-    """:math:`\\Omega(w) = \\text{l2} \\sum w^2` (no 1/2, as in Keras)."""
-
-    def __init__(self, l2: float = 0.01) -> None:
-        self.l2 = check_factor("l2", l2, default=0.01)
-
-    def get_config(self) -> dict[str, Any]:
-        return {"l2": self.l2}
-
-
 class L1L2(Regularizer):
-    """:math:`\\Omega(w) = \\text{l1} \\sum |w| + \\text{l2} \\sum w^2`."""
+    """:math:`\\Omega(w) = \\text{l1} \\sum |w| + \\text{l2} \\sum w^2` (elastic net; no 1/2)."""
 
     def __init__(self, l1: float = 0.0, l2: float = 0.0) -> None:
         self.l1 = check_factor("l1", l1, default=0.0)
         self.l2 = check_factor("l2", l2, default=0.0)
 
+    def __call__(self, w: ArrayLike) -> float:
+        """The penalty ``l1 sum |w| + l2 sum w^2``."""
+        w = np.asarray(w)
+        return float(self.l1 * np.sum(np.abs(w)) + self.l2 * np.sum(w**2))
+
+    def gradient(self, w: ArrayLike) -> np.ndarray:
+        """Its gradient ``l1 sign(w) + 2 l2 w`` (subgradient 0 at w = 0), shaped like ``w``."""
+        w = np.asarray(w)
+        return self.l1 * np.sign(w) + 2 * self.l2 * w
+
     def get_config(self) -> dict[str, Any]:
         return {"l1": self.l1, "l2": self.l2}
+
+
+class L1(L1L2):
+    """:math:`\\Omega(w) = \\text{l1} \\sum |w|`: ``L1L2(l1, 0)`` under its Keras name."""
+
+    def __init__(self, l1: float = 0.01) -> None:
+        super().__init__(l1=check_factor("l1", l1, default=0.01))
+
+    def get_config(self) -> dict[str, Any]:
+        return {"l1": self.l1}
+
+
+class L2(L1L2):
+    """:math:`\\Omega(w) = \\text{l2} \\sum w^2` (no 1/2, as in Keras): ``L1L2(0, l2)``."""
+
+    def __init__(self, l2: float = 0.01) -> None:
+        super().__init__(l2=check_factor("l2", l2, default=0.01))
+
+    def get_config(self) -> dict[str, Any]:
+        return {"l2": self.l2}
 
 
 _BY_NAME: dict[str, type[Regularizer]] = {
