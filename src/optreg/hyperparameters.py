@@ -126,8 +126,9 @@ def table(declared: Iterable[Hyperparameter]) -> str:
     return "\n".join(rows)
 
 
-def checked(**allowed: str) -> Callable[[Callable], Callable]:
-    """Check a function's named arguments at its entry, against the ranges of ``CHECKS``::
+def checked(**allowed: str | Callable[[str, Any], Any]) -> Callable[[Callable], Callable]:
+    """Check a function's named arguments at its entry, against a range of ``CHECKS`` or with
+    a ``check(name, value)`` returning the converted value::
 
         @checked(clipnorm="> 0")
         def clip_by_norm(grad, clipnorm): ...   # the body sees clipnorm as a float > 0
@@ -140,8 +141,9 @@ def checked(**allowed: str) -> Callable[[Callable], Callable]:
         def checked_function(*args: Any, **kwargs: Any) -> Any:
             bound = parameters.bind(*args, **kwargs)
             bound.apply_defaults()
-            for name, key in allowed.items():
-                bound.arguments[name] = CHECKS[key](name, bound.arguments[name])
+            for name, check in allowed.items():
+                check = CHECKS[check] if isinstance(check, str) else check
+                bound.arguments[name] = check(name, bound.arguments[name])
             return function(*bound.args, **bound.kwargs)
 
         return checked_function
