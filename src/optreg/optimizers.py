@@ -67,6 +67,12 @@ __all__ = [
     "Adamax",
     "Nadam",
     "AdamW",
+    "Lion",
+    "Lamb",
+    "Adafactor",
+    "Muon",
+    "ScheduleFreeAdamW",
+    "Ftrl",
     "check_arguments",
 ]
 
@@ -184,6 +190,9 @@ class Optimizer:
     workers: int | None = None
     #: below this many elements in all, threads cost more than they save
     parallel_min_size: int = 1_000_000
+    #: False for a rule that needs whole tensors (norms, factored moments, matrix products):
+    #: ``update_step`` then gets each parameter whole, in its shape, with its state
+    elementwise: bool = True
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -204,6 +213,11 @@ class Optimizer:
         self._signature: list[tuple[tuple[int, ...], np.dtype]] | None = None
         self._flat_state: list[State] = []
         self._threads: list[list[tuple[int, int, int]]] = []
+        #: the parameters' names (``build``), matched by ``exclude_from_weight_decay``
+        self.names: list[str] = []
+        self._params: list[np.ndarray] = []
+        self._excluded_ids: set[int] = set()
+        self._excluded_pattern: re.Pattern | None = None
 
     # -- learning rate --------------------------------------------------------------------
     @property
@@ -235,8 +249,9 @@ class Optimizer:
 
         def step(i, g, w, state, t):  # on matching chunks of grads[i], params[i], state[i]
             g = self.clip(g, norms[i])  # 2. clipnorm, global_clipnorm or clipvalue
-            if self.weight_decay:
-                w -= w * self.weight_decay * lr  # 3. weight decay, before the update
+            decay = self.weight_decay_of(i)  # None for parameters excluded from it
+            if decay:
+                w -= w * decay * lr  # 3. weight decay, before the update
             self.update_step(g, w, state, lr, t)  # 4. the algorithm, with t = iterations + 1
 
         self.for_each_chunk(step, grads, params)
@@ -245,6 +260,46 @@ class Optimizer:
     def build_state(self, w: np.ndarray) -> State:
         """The state arrays of one parameter (zeros shaped like ``w`` unless stated)."""
         return {}
+
+    def build_states(self, params: Sequence[np.ndarray]) -> list[State]:
+        """The state of every parameter (an algorithm whose state depends on the parameter's
+        name, such as Muon's, overrides this instead of ``build_state``)."""
+        return [self.build_state(w) for w in params]
+
+    def build(self, params: Sequence[np.ndarray], names: Sequence[str] | None = None) -> None:
+        """Create the state for ``params`` (``apply`` does it at the first step otherwise).
+
+        ``names`` (default ``"variable"`` for each, Keras' default name) are matched by
+        ``exclude_from_weight_decay(var_names=...)`` and by Muon's ``exclude_embeddings`` and
+        ``exclude_layers``, as Keras matches its variables' names and paths.
+        """
+        names = ["variable"] * len(params) if names is None else [str(n) for n in names]
+        if len(names) != len(params):
+            raise ValueError(f"names must have one entry per parameter, got {len(names)}")
+        self._check_apply_args(list(params), list(params))
+        self.names = names
+        self._build(params)
+
+    def exclude_from_weight_decay(
+        self, var_list: Sequence[np.ndarray] | None = None, var_names: Sequence[str] | None = None
+    ) -> None:
+        """Keras' rule: no weight decay for the arrays of ``var_list`` (the same objects) nor for
+        the parameters whose name (see ``build``) contains a match of one of ``var_names``."""
+        if self.built:
+            raise ValueError("exclude_from_weight_decay() can only be called before the first step")
+        self._excluded_ids = {id(w) for w in var_list or ()}
+        self._excluded_pattern = re.compile("|".join(set(var_names))) if var_names else None
+
+    def excluded_from_weight_decay(self, i: int) -> bool:
+        """Whether ``params[i]`` is in ``var_list`` or its name matches one of ``var_names``."""
+        pattern = self._excluded_pattern
+        return id(self._params[i]) in self._excluded_ids or bool(
+            pattern and pattern.search(self.names[i])
+        )
+
+    def weight_decay_of(self, i: int) -> float | None:
+        """The weight decay of ``params[i]``: ``weight_decay``, or None if excluded from it."""
+        return None if self.excluded_from_weight_decay(i) else self.weight_decay
 
     def update_step(
         self, g: np.ndarray, w: np.ndarray, state: State, lr: float, t: np.floating
@@ -303,9 +358,14 @@ class Optimizer:
 
         def run(chunks: list[tuple[int, int, int]]) -> None:
             for i, start, stop in chunks:
-                w = flat_w[i][start:stop]
-                g = flat_g[i][start:stop].astype(w.dtype, copy=False)
-                state = {k: v[start:stop] for k, v in self._flat_state[i].items()}
+                if self.elementwise:
+                    w = flat_w[i][start:stop]
+                    g = flat_g[i][start:stop].astype(w.dtype, copy=False)
+                    state = {k: v[start:stop] for k, v in self._flat_state[i].items()}
+                else:  # the whole tensor, in its shape (views of the same memory)
+                    w = flat_w[i].reshape(params[i].shape)
+                    g = flat_g[i].reshape(w.shape).astype(w.dtype, copy=False)
+                    state = self.state[i]
                 step(i, g, w, state, ts[w.dtype])
 
         if len(self._threads) == 1:
@@ -317,16 +377,21 @@ class Optimizer:
                 np.copyto(w, flat.reshape(w.shape))
 
     def _build(self, params: Sequence[np.ndarray]) -> None:
+        if len(self.names) != len(params):
+            self.names = ["variable"] * len(params)
+        self._params = list(params)  # for exclude_from_weight_decay(var_list=...)
         self._signature = [(w.shape, w.dtype) for w in params]
         # C order whatever the parameter's layout, so that the 1-D views below are views
         self.state = [
-            {k: np.ascontiguousarray(v) for k, v in self.build_state(w).items()} for w in params
+            {k: np.ascontiguousarray(v) for k, v in st.items()} for st in self.build_states(params)
         ]
         self._flat_state = [{k: v.reshape(-1) for k, v in st.items()} for st in self.state]
+        # an element-wise rule gets chunks; any other rule gets whole tensors (one "chunk" each)
+        size = self.chunk_size if self.elementwise else max([w.size for w in params] + [1])
         chunks = [
-            (i, start, min(start + self.chunk_size, w.size))
+            (i, start, min(start + size, w.size))
             for i, w in enumerate(params)
-            for start in range(0, w.size, self.chunk_size)
+            for start in range(0, w.size, size)
         ]
         total = sum(w.size for w in params)
         workers = (self.workers or os.cpu_count() or 1) if total >= self.parallel_min_size else 1
@@ -661,3 +726,288 @@ class AdamW(Adam):
         Hyperparameter("weight_decay", 0.004, ">= 0", "decay `w <- w - w * weight_decay * lr`"),
         *Adam.hyperparameters,
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Beyond Adam: the optimizers Keras 3 added (Lion, Lamb, Adafactor, Muon, Schedule-Free), Ftrl
+# --------------------------------------------------------------------------------------------
+class Lion(Optimizer):
+    """Lion (Chen et al., 2023): the sign of a momentum blend, one state array per parameter::
+
+        w <- w - lr sign(beta_1 m + (1 - beta_1) g)
+        m <- beta_2 m + (1 - beta_2) g
+
+    Every coordinate moves by exactly ``lr`` (or 0): the step's size is set by the learning
+    rate alone, so Lion wants a learning rate 3-10 times smaller than Adam's (and a weight decay
+    as many times larger). Memory: one array (``m``) per parameter, where Adam keeps two.
+    """
+
+    hyperparameters = (
+        Hyperparameter("beta_1", 0.9, "(0, 1]", "weight of `m` in the sign's argument"),
+        Hyperparameter("beta_2", 0.99, "[0, 1)", "decay rate of the momentum `m`"),
+    )
+
+    def build_state(self, w):
+        return {"m": np.zeros_like(w)}
+
+    def update_step(self, g, w, state, lr, t):
+        beta_1, beta_2, m = w.dtype.type(self.beta_1), w.dtype.type(self.beta_2), state["m"]
+        w -= lr * np.sign(beta_1 * m + (1 - beta_1) * g)
+        m[:] = beta_2 * m + (1 - beta_2) * g
+
+
+class Lamb(Optimizer):
+    """LAMB (You et al., 2020): Adam's step rescaled per tensor by a trust ratio::
+
+        m <- m + (1 - beta_1) (g - m) ;  s <- s + (1 - beta_2) (g^2 - s)
+        u  = (m / (1 - beta_1^t)) / (sqrt(s / (1 - beta_2^t)) + epsilon)
+        r  = ||w|| / ||u||          (1 if either norm is 0)
+        w <- w - lr r u
+
+    Each layer's step is ``lr`` times its weights' norm, whatever its gradients' scale: the
+    point of LAMB is training with very large batches. The trust ratio needs whole-tensor norms,
+    so ``update_step`` sees each parameter whole. Keras' Lamb takes the weight decay of the base
+    class (before the step, outside the trust ratio), where the paper puts ``lambda w`` into
+    ``u``.
+    """
+
+    hyperparameters = (
+        Hyperparameter("beta_1", 0.9, "[0, 1)", "decay rate of the mean `m`"),
+        Hyperparameter("beta_2", 0.999, "[0, 1)", "decay rate of the mean square `s`"),
+        Hyperparameter("epsilon", 1e-7, "> 0", "added to the root of `s`'s estimate"),
+    )
+    elementwise = False  # the trust ratio needs whole-tensor norms
+
+    def build_state(self, w):
+        return {"m": np.zeros_like(w), "s": np.zeros_like(w)}
+
+    def update_step(self, g, w, state, lr, t):
+        beta_1, beta_2, m, s = self.beta_1, self.beta_2, state["m"], state["s"]
+        m += (1 - beta_1) * (g - m)
+        s += (1 - beta_2) * (g**2 - s)
+        u = (m / (1 - beta_1**t)) / (np.sqrt(s / (1 - beta_2**t)) + self.epsilon)
+        w_norm, u_norm = np.sqrt(np.sum(w**2)), np.sqrt(np.sum(u**2))
+        r = w_norm / u_norm if w_norm > 0 and u_norm > 0 else 1
+        w -= r * lr * u
+
+
+class Adafactor(Optimizer):
+    """Adafactor (Shazeer & Stern, 2018): Adam's second moment, factored into row and column
+    means for tensors of rank 2 or more (the last two axes), no first moment::
+
+        rho   = min(lr, 1 / sqrt(t)) ;  alpha = max(epsilon_2, RMS(w)) rho
+        beta  = 1 - t^beta_2_decay                   (0 at t = 1, towards 1)
+        G     = g^2 + epsilon_1
+        rank >= 2:  r <- beta r + (1 - beta) mean(G, last axis)      (a row per ...,i)
+                    c <- beta c + (1 - beta) mean(G, second-last axis)
+                    v  = r c / mean(r)                (outer product: rank 1 estimate of G)
+        otherwise:  v <- beta v + (1 - beta) G
+        u     = g / sqrt(v) ;  u <- u / max(1, RMS(u) / clip_threshold)
+        w    <- w - alpha u
+
+    Memory: an n x m matrix keeps ``n + m`` numbers of second moment, not ``n m`` (Adam keeps
+    ``2 n m``); Keras also keeps ``v`` whole. The step is relative to the weights' RMS
+    (``alpha``), and clipped by the RMS of the update. ``relative_step`` changes nothing in
+    Keras 3.15: it caps ``lr`` at ``1 / sqrt(t)``, which ``rho`` does anyway.
+    """
+
+    hyperparameters = (
+        Hyperparameter("beta_2_decay", -0.8, "< 0", "the decay rate is `1 - t^beta_2_decay`"),
+        Hyperparameter("epsilon_1", 1e-30, "> 0", "added to `g^2`"),
+        Hyperparameter("epsilon_2", 1e-3, "> 0", "smallest weight RMS in the step size"),
+        Hyperparameter("clip_threshold", 1.0, "> 0", "largest RMS of the update `u`"),
+        Hyperparameter("relative_step", True, "True or False", "cap lr at `1 / sqrt(t)`"),
+    )
+    elementwise = False  # row and column means, RMS of whole tensors
+
+    def build_state(self, w):
+        if w.ndim < 2:
+            return {"v": np.zeros_like(w)}
+        r = np.zeros(w.shape[:-1], w.dtype)
+        c = np.zeros(w.shape[:-2] + w.shape[-1:], w.dtype)
+        return {"r": r, "c": c, "v": np.zeros_like(w)}
+
+    def update_step(self, g, w, state, lr, t):
+        rms = lambda x: np.sqrt(np.mean(x**2))  # noqa: E731
+        rho = min(lr, 1 / np.sqrt(t))
+        alpha = max(self.epsilon_2, rms(w)) * rho
+        beta = 1 - t**self.beta_2_decay
+        G, v = g**2 + self.epsilon_1, state["v"]
+        if w.ndim >= 2:
+            r, c = state["r"], state["c"]
+            r[:] = beta * r + (1 - beta) * G.mean(axis=-1)
+            c[:] = beta * c + (1 - beta) * G.mean(axis=-2)
+            v[:] = (r / r.mean(axis=-1, keepdims=True))[..., None] * c[..., None, :]
+        else:
+            v[:] = beta * v + (1 - beta) * G
+        u = g / np.sqrt(v)
+        w -= alpha * u / max(1, rms(u) / self.clip_threshold)
+
+
+class Muon(Optimizer):
+    """Muon (Jordan et al., 2024): momentum, orthogonalized, for the 2-D weight matrices; AdamW
+    for every other parameter::
+
+        matrices:  m <- momentum m + g
+                   u  = g + momentum m  (nesterov)  or  m
+                   O  = NewtonSchulz(u)  ~ U V^T of u's SVD (all singular values ~1)
+                   w <- w - lr O sqrt(max(n, k)) rms_rate        (n x k matrix)
+        others:    AdamW with adam_beta_1, adam_beta_2, epsilon, the rate lr * adam_lr_ratio
+                   and the weight decay adam_weight_decay
+
+    AdamW handles what is not a 2-D matrix (biases, scales, convolution kernels), and, with
+    ``exclude_embeddings``, any parameter whose name contains "embedding", and those whose name
+    matches one of ``exclude_layers`` (the names given to ``build``, as Keras matches its
+    variables' paths). The orthogonalized step moves every direction of the matrix by the same
+    amount, however small its gradient; ``sqrt(max(n, k)) rms_rate`` (Moonlight, Liu et al.,
+    2025) gives the step Adam's RMS, so Adam's learning rate and weight decay carry over.
+    Memory: one array (``m``) per matrix, two for the AdamW parameters.
+    """
+
+    hyperparameters = (
+        Hyperparameter("adam_beta_1", 0.9, "[0, 1)", "AdamW's decay rate of `m`"),
+        Hyperparameter("adam_beta_2", 0.999, "[0, 1)", "AdamW's decay rate of `v`"),
+        Hyperparameter("adam_weight_decay", 0.004, ">= 0", "AdamW's weight decay"),
+        Hyperparameter("epsilon", 1e-7, "> 0", "AdamW's epsilon"),
+        Hyperparameter("weight_decay", 0.004, ">= 0 or None", "weight decay of the matrices"),
+        Hyperparameter("exclude_layers", None, "regexes or None", "names left to AdamW"),
+        Hyperparameter("exclude_embeddings", True, "True or False", "embeddings go to AdamW"),
+        Hyperparameter("muon_a", 3.4445, "real", "Newton-Schulz coefficient of `X`"),
+        Hyperparameter("muon_b", -4.7750, "real", "Newton-Schulz coefficient of `A X`"),
+        Hyperparameter("muon_c", 2.0315, "real", "Newton-Schulz coefficient of `A^2 X`"),
+        Hyperparameter("adam_lr_ratio", 1, "> 0", "AdamW's rate is `lr * adam_lr_ratio`"),
+        Hyperparameter("momentum", 0.95, "[0, 1)", "decay rate of the momentum `m`"),
+        Hyperparameter("ns_steps", 5, "integer >= 0", "Newton-Schulz iterations"),
+        Hyperparameter("nesterov", True, "True or False", "Nesterov's look-ahead"),
+        Hyperparameter("rms_rate", 0.2, "> 0 or None", "RMS of the matrices' step (None: raw)"),
+    )
+    elementwise = False  # matrix products
+
+    def uses_adamw(self, w, name):
+        """Keras' rule: AdamW unless a 2-D matrix that is neither an embedding nor excluded."""
+        embedding = self.exclude_embeddings and "embedding" in name.lower()
+        return w.ndim != 2 or embedding or any(re.search(k, name) for k in self.exclude_layers)
+
+    def build_states(self, params):
+        self.adamw = [self.uses_adamw(w, name) for w, name in zip(params, self.names, strict=True)]
+        zeros = np.zeros_like
+        return [
+            {"m": zeros(w), "v": zeros(w)} if adamw else {"m": zeros(w)}
+            for w, adamw in zip(params, self.adamw, strict=True)
+        ]
+
+    def weight_decay_of(self, i):
+        if self.excluded_from_weight_decay(i):
+            return None
+        return self.adam_weight_decay if self.adamw[i] else self.weight_decay
+
+    def newton_schulz(self, x):
+        """``ns_steps`` quintic Newton-Schulz iterations towards the orthogonal factor of x."""
+        a, b, c = self.muon_a, self.muon_b, self.muon_c
+        tall = x.shape[0] > x.shape[1]
+        x = x.T if tall else x
+        x = x / (np.linalg.norm(x) + 1e-7)  # Frobenius norm >= spectral norm: all sigma <= 1
+        for _ in range(self.ns_steps):
+            A = x @ x.T
+            x = a * x + (b * A + c * A @ A) @ x
+        return x.T if tall else x
+
+    def update_step(self, g, w, state, lr, t):
+        m = state["m"]
+        if "v" in state:  # AdamW
+            lr = lr * self.adam_lr_ratio
+            beta_1, beta_2, v = self.adam_beta_1, self.adam_beta_2, state["v"]
+            m += (1 - beta_1) * (g - m)
+            v += (1 - beta_2) * (g**2 - v)
+            alpha = lr * np.sqrt(1 - beta_2**t) / (1 - beta_1**t)
+            w -= alpha * m / (np.sqrt(v) + self.epsilon)
+            return
+        m += g + (self.momentum - 1) * m  # m <- momentum m + g
+        u = g + self.momentum * m if self.nesterov else m
+        step = lr * self.newton_schulz(u)
+        if self.rms_rate is not None:
+            step = step * math.sqrt(max(w.shape)) * self.rms_rate
+        w -= step
+
+
+class ScheduleFreeAdamW(Optimizer):
+    """Schedule-Free AdamW (Defazio et al., 2024): no schedule, an average instead::
+
+        lr_t = lr min(t / warmup_steps, 1)          (warmup_steps > 0)
+        v   <- v + (1 - beta_2) (g^2 - v)
+        z   <- z - lr_t g / (sqrt(v / (1 - beta_2^t)) + epsilon)     (z starts at w)
+        x    = (y - (1 - beta_1) z) / beta_1        (the average, recovered from y and z)
+        x   <- (1 - 1/t) x + (1/t) z                (running mean of the z's)
+        y   <- (1 - beta_1) z + beta_1 x            (the weights: where gradients are taken)
+
+    The weights ``w`` are ``y``, between the fast iterate ``z`` and the average ``x``; evaluate
+    with ``x`` (``eval_weights``). Averaging replaces the decay of the learning rate: no total
+    number of steps to choose in advance. Memory: two arrays (``z``, ``v``) per parameter, as
+    Adam. Keras 3.15 recovers ``x`` from ``y`` and the *updated* ``z`` (it reads the variable
+    after ``assign_sub``); so does this class, to stay equal to it. Keras keeps neither ``x``
+    nor a train/eval switch: ``eval_weights`` computes ``x`` from ``y`` and ``z`` on demand.
+    """
+
+    hyperparameters = (
+        Hyperparameter("learning_rate", 0.0025, "> 0 or schedule", "step size of `z`"),
+        Hyperparameter("beta_1", 0.9, "(0, 1]", "interpolation between `z` and the average `x`"),
+        Hyperparameter("beta_2", 0.999, "[0, 1)", "decay rate of the mean square `v`"),
+        Hyperparameter("epsilon", 1e-8, "> 0", "added to the root of `v`'s estimate"),
+        Hyperparameter("warmup_steps", 0, "integer >= 0", "steps of linear warm-up of lr"),
+    )
+
+    def build_state(self, w):
+        return {"z": w.copy(), "v": np.zeros_like(w)}
+
+    def update_step(self, g, w, state, lr, t):
+        beta_1, beta_2 = w.dtype.type(self.beta_1), w.dtype.type(self.beta_2)
+        z, v, y = state["z"], state["v"], w
+        if self.warmup_steps > 0:
+            lr = lr * min(t / self.warmup_steps, 1)
+        v += (1 - beta_2) * (g**2 - v)
+        z -= lr * g / (np.sqrt(v / (1 - beta_2**t)) + self.epsilon)
+        x = (y - (1 - beta_1) * z) / beta_1
+        x = (1 - 1 / t) * x + (1 / t) * z
+        y[:] = (1 - beta_1) * z + beta_1 * x
+
+    def eval_weights(self, params: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """The averages ``x = (y - (1 - beta_1) z) / beta_1`` to evaluate with (new arrays)."""
+        beta_1 = self.beta_1
+        states = zip(params, self.state, strict=True)
+        return [(y - (1 - beta_1) * state["z"]) / beta_1 for y, state in states]
+
+
+class Ftrl(Optimizer):
+    """FTRL-Proximal (McMahan et al., 2013), as Keras writes it (``p = learning_rate_power``)::
+
+        g'   = g + 2 l2_shrinkage w
+        n'   = n + g^2                             (n starts at initial_accumulator_value)
+        z   <- z + g' - (n'^-p - n^-p) / lr * w
+        w   <- (clip(z, -l1, l1) - z) / (n'^-p / lr + 2 l2 + beta / lr) ;  n <- n'
+
+    The weights are recomputed from ``z`` at every step, not moved by it: any coordinate with
+    ``|z| <= l1`` is exactly 0, the sparsity that made FTRL the optimizer of click-through models
+    with billions of sparse features. With ``p = -0.5`` the per-coordinate rate is Adagrad's.
+    """
+
+    hyperparameters = (
+        Hyperparameter("learning_rate_power", -0.5, "<= 0", "`p`: the rate is `lr / n^-p`"),
+        Hyperparameter("initial_accumulator_value", 0.1, ">= 0", "initial value of `n`"),
+        Hyperparameter("l1_regularization_strength", 0.0, ">= 0", "`l1`: sets small w to 0"),
+        Hyperparameter("l2_regularization_strength", 0.0, ">= 0", "`l2`, in the denominator"),
+        Hyperparameter("l2_shrinkage_regularization_strength", 0.0, ">= 0", "added to g"),
+        Hyperparameter("beta", 0.0, ">= 0", "adds `beta / (2 lr)` to l2"),
+    )
+
+    def build_state(self, w):
+        return {"n": np.full_like(w, self.initial_accumulator_value), "z": np.zeros_like(w)}
+
+    def update_step(self, g, w, state, lr, t):
+        p, l1 = self.learning_rate_power, self.l1_regularization_strength
+        n, z = state["n"], state["z"]
+        l2 = self.l2_regularization_strength + self.beta / (2 * lr)
+        g_shrunk = g + 2 * self.l2_shrinkage_regularization_strength * w
+        n_new = n + g**2
+        z += g_shrunk - (n_new**-p - n**-p) / lr * w
+        w[:] = (np.clip(z, -l1, l1) - z) / (n_new**-p / lr + 2 * l2)
+        n[:] = n_new

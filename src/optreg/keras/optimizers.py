@@ -28,7 +28,22 @@ from keras import ops
 
 from optreg import optimizers as _np
 
-__all__ = ["SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "Adamax", "Nadam", "AdamW"]
+__all__ = [
+    "SGD",
+    "Adagrad",
+    "RMSprop",
+    "Adadelta",
+    "Adam",
+    "Adamax",
+    "Nadam",
+    "AdamW",
+    "Lion",
+    "Lamb",
+    "Adafactor",
+    "Muon",
+    "ScheduleFreeAdamW",
+    "Ftrl",
+]
 
 _serializable = keras.saving.register_keras_serializable(package="optreg")
 _KERAS_BASE = {"learning_rate", "weight_decay", "clipnorm", "clipvalue", "global_clipnorm"}
@@ -305,3 +320,263 @@ class AdamW(Adam):
 
     numpy_twin = _np.AdamW
 
+
+# --------------------------------------------------------------------------------------------
+# Beyond Adam: Lion, Lamb, Adafactor, Muon, Schedule-Free AdamW; Ftrl
+# --------------------------------------------------------------------------------------------
+@_serializable
+class Lion(_Optimizer):
+    """Lion; equations in ``optreg.optimizers.Lion``::
+
+    w <- w - lr sign(beta_1 m + (1 - beta_1) g) ;  m <- beta_2 m + (1 - beta_2) g
+    """
+
+    numpy_twin = _np.Lion
+
+    def build(self, variables: list) -> None:
+        if self.built:
+            return
+        super().build(variables)
+        self.m = self.add_optimizer_variables(variables, "m")
+
+    def update_step(self, gradient: Any, variable: Any, learning_rate: Any) -> None:
+        dtype = variable.dtype
+        lr, g = ops.cast(learning_rate, dtype), ops.cast(gradient, dtype)
+        beta_1, beta_2 = ops.cast(self.beta_1, dtype), ops.cast(self.beta_2, dtype)
+        m = self.m[self._index(variable)]
+        self.assign_sub(variable, lr * ops.sign(m * beta_1 + g * (1 - beta_1)))
+        self.assign(m, m * beta_2 + g * (1 - beta_2))
+
+
+@_serializable
+class Lamb(_Optimizer):
+    """LAMB; equations in ``optreg.optimizers.Lamb``::
+
+    m <- m + (1 - beta_1) (g - m) ;  s <- s + (1 - beta_2) (g^2 - s)
+    u = (m / (1 - beta_1^t)) / (sqrt(s / (1 - beta_2^t)) + epsilon)
+    w <- w - lr (||w|| / ||u||) u        (trust ratio 1 if either norm is 0)
+    """
+
+    numpy_twin = _np.Lamb
+
+    def build(self, variables: list) -> None:
+        if self.built:
+            return
+        super().build(variables)
+        self.m, self.s = self.add_optimizer_variables(variables, ["m", "s"])
+
+    def update_step(self, gradient: Any, variable: Any, learning_rate: Any) -> None:
+        dtype = variable.dtype
+        lr, g = ops.cast(learning_rate, dtype), ops.cast(gradient, dtype)
+        t = ops.cast(self.iterations + 1, dtype)
+        beta_1_t = ops.power(ops.cast(self.beta_1, dtype), t)
+        beta_2_t = ops.power(ops.cast(self.beta_2, dtype), t)
+        i = self._index(variable)
+        m, s = self.m[i], self.s[i]
+        self.assign_add(m, (g - m) * (1 - self.beta_1))
+        self.assign_add(s, (ops.square(g) - s) * (1 - self.beta_2))
+        u = (m / (1 - beta_1_t)) / (ops.sqrt(s / (1 - beta_2_t)) + self.epsilon)
+        w_norm, u_norm = ops.sqrt(ops.sum(ops.square(variable))), ops.sqrt(ops.sum(ops.square(u)))
+        ratio = ops.where((w_norm > 0) & (u_norm > 0), w_norm / u_norm, 1.0)
+        self.assign_sub(variable, ratio * lr * u)
+
+
+def _rms(x: Any) -> Any:
+    return ops.sqrt(ops.mean(ops.square(x)))
+
+
+@_serializable
+class Adafactor(_Optimizer):
+    """Adafactor; equations in ``optreg.optimizers.Adafactor``::
+
+    rho = min(lr, 1 / sqrt(t)) ;  alpha = max(epsilon_2, RMS(w)) rho ;  beta = 1 - t^beta_2_decay
+    rank >= 2: r, c <- beta r, c + (1 - beta) (row, column means of g^2 + epsilon_1)
+               v = r c / mean(r)     otherwise: v <- beta v + (1 - beta) (g^2 + epsilon_1)
+    u = g / sqrt(v) ;  w <- w - alpha u / max(1, RMS(u) / clip_threshold)
+
+    As Keras' built-in, a tensor of rank < 2 gets two placeholder scalars for ``r`` and ``c``
+    (so that the variables match one for one), and ``v`` is kept whole.
+    """
+
+    numpy_twin = _np.Adafactor
+
+    def build(self, variables: list) -> None:
+        if self.built:
+            return
+        super().build(variables)
+        self.r, self.c, self.v = [], [], []
+        for w in variables:
+            if len(w.shape) < 2:  # not factored: placeholders, as Keras
+                self.r.append(keras.Variable(0, name=w.name, trainable=False))
+                self.c.append(keras.Variable(0, name=w.name, trainable=False))
+            else:
+                shape = tuple(w.shape)
+                self.r.append(self.add_variable(shape[:-1], dtype=w.dtype, name=w.name))
+                self.c.append(
+                    self.add_variable(shape[:-2] + shape[-1:], dtype=w.dtype, name=w.name)
+                )
+            self.v.append(self.add_variable_from_reference(w, name="v"))
+
+    def update_step(self, gradient: Any, variable: Any, learning_rate: Any) -> None:
+        dtype = variable.dtype
+        lr, g = ops.cast(learning_rate, dtype), ops.cast(gradient, dtype)
+        t = ops.cast(self.iterations + 1, dtype)
+        rho = ops.minimum(lr, 1 / ops.sqrt(t))
+        alpha = ops.maximum(ops.cast(self.epsilon_2, dtype), _rms(variable)) * rho
+        beta = 1 - ops.power(t, self.beta_2_decay)
+        G = ops.square(g) + self.epsilon_1
+        i = self._index(variable)
+        r, c, v = self.r[i], self.c[i], self.v[i]
+        if len(variable.shape) >= 2:
+            self.assign(r, beta * r + (1 - beta) * ops.mean(G, axis=-1))
+            self.assign(c, beta * c + (1 - beta) * ops.mean(G, axis=-2))
+            row = ops.expand_dims(r / ops.mean(r, axis=-1, keepdims=True), -1)
+            self.assign(v, row * ops.expand_dims(c, -2))
+        else:
+            self.assign(v, beta * v + (1 - beta) * G)
+        u = g / ops.sqrt(v)
+        self.assign_sub(variable, alpha * (u / ops.maximum(1.0, _rms(u) / self.clip_threshold)))
+
+
+@_serializable
+class Muon(_Optimizer):
+    """Muon for 2-D matrices, AdamW for the rest; equations in ``optreg.optimizers.Muon``::
+
+    m <- momentum m + g ;  u = g + momentum m (nesterov) or m
+    w <- w - lr NewtonSchulz(u) sqrt(max(n, k)) rms_rate
+    others: AdamW (adam_beta_1, adam_beta_2, lr * adam_lr_ratio, adam_weight_decay)
+
+    A variable goes to AdamW if it is not 2-D, if ``exclude_embeddings`` and its path contains
+    "embedding", or if its path matches one of ``exclude_layers``.
+    """
+
+    numpy_twin = _np.Muon
+
+    def uses_adamw(self, variable: Any) -> bool:
+        return self.numpy_twin.uses_adamw(self, variable, variable.path)
+
+    def build(self, variables: list) -> None:
+        if self.built:
+            return
+        super().build(variables)
+        self.m, self.v = [], []  # in Keras' order: m, then v if AdamW, for each variable
+        for w in variables:
+            self.m.append(self.add_variable_from_reference(w, name="m"))
+            self.v.append(
+                self.add_variable_from_reference(w, name="v") if self.uses_adamw(w) else None
+            )
+
+    def _apply_weight_decay(self, variables: list) -> None:
+        # the decay of the AdamW variables is adam_weight_decay
+        for w in variables:
+            decay = self.adam_weight_decay if self.uses_adamw(w) else self.weight_decay
+            if self._use_weight_decay(w) and decay is not None:
+                lr = ops.cast(self.learning_rate, w.dtype)
+                w.assign(w - w * ops.cast(decay, w.dtype) * lr)
+
+    def newton_schulz(self, x: Any) -> Any:
+        a, b, c = self.muon_a, self.muon_b, self.muon_c
+        tall = x.shape[0] > x.shape[1]
+        x = ops.transpose(x) if tall else x
+        x = x / (ops.norm(x) + 1e-7)
+        for _ in range(self.ns_steps):
+            A = x @ ops.transpose(x)
+            x = a * x + (b * A + c * A @ A) @ x
+        return ops.transpose(x) if tall else x
+
+    def update_step(self, gradient: Any, variable: Any, learning_rate: Any) -> None:
+        dtype = variable.dtype
+        lr, g = ops.cast(learning_rate, dtype), ops.cast(gradient, dtype)
+        i = self._index(variable)
+        m, v = self.m[i], self.v[i]
+        if v is not None:  # AdamW
+            lr = lr * self.adam_lr_ratio
+            t = ops.cast(self.iterations + 1, dtype)
+            beta_1_t = ops.power(ops.cast(self.adam_beta_1, dtype), t)
+            beta_2_t = ops.power(ops.cast(self.adam_beta_2, dtype), t)
+            alpha = lr * ops.sqrt(1 - beta_2_t) / (1 - beta_1_t)
+            self.assign_add(m, (g - m) * (1 - self.adam_beta_1))
+            self.assign_add(v, (ops.square(g) - v) * (1 - self.adam_beta_2))
+            self.assign_sub(variable, m * alpha / (ops.sqrt(v) + self.epsilon))
+            return
+        self.assign_add(m, g + m * (self.momentum - 1))  # m <- momentum m + g
+        u = g + self.momentum * m if self.nesterov else m
+        step = lr * self.newton_schulz(u)
+        if self.rms_rate is not None:
+            step = step * ops.sqrt(ops.maximum(step.shape[0], step.shape[1])) * self.rms_rate
+        self.assign_sub(variable, step)
+
+
+@_serializable
+class ScheduleFreeAdamW(_Optimizer):
+    """Schedule-Free AdamW; equations in ``optreg.optimizers.ScheduleFreeAdamW``::
+
+    lr_t = lr min(t / warmup_steps, 1) ;  v <- v + (1 - beta_2) (g^2 - v)
+    z <- z - lr_t g / (sqrt(v / (1 - beta_2^t)) + epsilon)        (z starts at w)
+    x = (y - (1 - beta_1) z) / beta_1 ;  x <- (1 - 1/t) x + z / t ;  y <- (1 - beta_1) z + beta_1 x
+    """
+
+    numpy_twin = _np.ScheduleFreeAdamW
+
+    def build(self, variables: list) -> None:
+        if self.built:
+            return
+        super().build(variables)
+        self.z, self.v = self.add_optimizer_variables(variables, ["z", "v"])
+        for z, w in zip(self.z, variables, strict=True):
+            self.assign(z, ops.copy(w))
+
+    def update_step(self, gradient: Any, variable: Any, learning_rate: Any) -> None:
+        dtype = variable.dtype
+        lr, g = ops.cast(learning_rate, dtype), ops.cast(gradient, dtype)
+        t = ops.cast(self.iterations + 1, dtype)
+        beta_1, beta_2 = ops.cast(self.beta_1, dtype), ops.cast(self.beta_2, dtype)
+        if self.warmup_steps > 0:
+            lr = lr * ops.minimum(t / ops.cast(self.warmup_steps, dtype), 1.0)
+        i = self._index(variable)
+        z, v, y = self.z[i], self.v[i], variable
+        self.assign_add(v, (ops.square(g) - v) * (1 - beta_2))
+        self.assign_sub(z, lr * g / (ops.sqrt(v / (1 - ops.power(beta_2, t))) + self.epsilon))
+        x = (y - (1 - beta_1) * z) / beta_1
+        x = (1 - 1 / t) * x + (1 / t) * z
+        self.assign(y, (1 - beta_1) * z + beta_1 * x)
+
+    def eval_weights(self, variables: list) -> list:
+        """The averages ``x = (y - (1 - beta_1) z) / beta_1`` to evaluate with (tensors)."""
+        zs = [self.z[self._index(w)] for w in variables]
+        return [
+            (w - (1 - self.beta_1) * z) / self.beta_1 for w, z in zip(variables, zs, strict=True)
+        ]
+
+
+@_serializable
+class Ftrl(_Optimizer):
+    """FTRL-Proximal; equations in ``optreg.optimizers.Ftrl`` (``p = learning_rate_power``)::
+
+    g' = g + 2 l2_shrinkage w ;  n' = n + g^2 ;  z <- z + g' - (n'^-p - n^-p) / lr w
+    w <- (clip(z, -l1, l1) - z) / (n'^-p / lr + 2 l2 + beta / lr) ;  n <- n'
+    """
+
+    numpy_twin = _np.Ftrl
+
+    def build(self, variables: list) -> None:
+        if self.built:
+            return
+        super().build(variables)
+        initial = keras.initializers.Constant(self.initial_accumulator_value)
+        self.n, self.z = self.add_optimizer_variables(
+            variables, ["n", "z"], initializer=[initial, "zeros"]
+        )
+
+    def update_step(self, gradient: Any, variable: Any, learning_rate: Any) -> None:
+        dtype = variable.dtype
+        lr, g, w = ops.cast(learning_rate, dtype), ops.cast(gradient, dtype), variable
+        p, l1 = self.learning_rate_power, self.l1_regularization_strength
+        l2 = self.l2_regularization_strength + self.beta / (2.0 * lr)
+        i = self._index(variable)
+        n, z = self.n[i], self.z[i]
+        g_shrunk = g + 2 * self.l2_shrinkage_regularization_strength * w
+        n_new = n + ops.square(g)
+        self.assign_add(z, g_shrunk - (ops.power(n_new, -p) - ops.power(n, -p)) / lr * w)
+        self.assign(w, (ops.clip(z, -l1, l1) - z) / (ops.power(n_new, -p) / lr + 2 * l2))
+        self.assign(n, n_new)
