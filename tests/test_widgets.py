@@ -69,7 +69,7 @@ def test_identical_lines_and_images_are_stored_once():
 
 
 def test_non_finite_values_become_gaps_and_huge_ones_are_clipped():
-    assert widgets._round([1.23456, np.nan, np.inf, -1e300, 2e-9]) == [
+    assert widgets.engine._round([1.23456, np.nan, np.inf, -1e300, 2e-9]) == [
         1.235, None, None, -1e6, 2e-9]
 
 
