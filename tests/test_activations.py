@@ -85,8 +85,9 @@ def test_derivative_matches_gradient_tape(name, kwargs):
     with tf.GradientTape() as tape:
         y = tf.reduce_sum(keras_fn(name)(x, **kwargs))
     rtol, atol = KERAS_TOL.get(name, (1e-10, 1e-14))
-    np.testing.assert_allclose(f_grad(GRID, **kwargs), tape.gradient(y, x).numpy(), rtol=rtol,
-                               atol=atol)
+    np.testing.assert_allclose(
+        f_grad(GRID, **kwargs), tape.gradient(y, x).numpy(), rtol=rtol, atol=atol
+    )
 
 
 def test_gelu_equals_an_exact_reference():
@@ -94,6 +95,7 @@ def test_gelu_equals_an_exact_reference():
         return 0.5 * math.erfc(-t / math.sqrt(2.0))
 
     exact = np.array([t * phi(t) for t in GRID])
+
     def pdf(t):
         return math.exp(-t * t / 2) / math.sqrt(2 * math.pi)
 
@@ -104,8 +106,12 @@ def test_gelu_equals_an_exact_reference():
 
 @pytest.mark.parametrize(
     "name, left, right",
-    [("relu", 0.0, 1.0), ("leaky_relu", 0.2, 1.0), ("elu", 1.0, 1.0),
-     ("selu", A.SELU_SCALE * A.SELU_ALPHA, A.SELU_SCALE)],
+    [
+        ("relu", 0.0, 1.0),
+        ("leaky_relu", 0.2, 1.0),
+        ("elu", 1.0, 1.0),
+        ("selu", A.SELU_SCALE * A.SELU_ALPHA, A.SELU_SCALE),
+    ],
 )
 def test_one_sided_derivatives_at_the_kink(name, left, right):
     _, f_grad = ours(name)
@@ -128,8 +134,9 @@ def test_no_overflow_for_large_inputs():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         np.testing.assert_allclose(A.sigmoid(x), [0.0, np.exp(-50.0), 0.5, 1.0, 1.0], rtol=1e-12)
-        np.testing.assert_allclose(A.softplus(x), [0.0, np.exp(-50.0), np.log(2), 50.0, 1000.0],
-                                   rtol=1e-12)
+        np.testing.assert_allclose(
+            A.softplus(x), [0.0, np.exp(-50.0), np.log(2), 50.0, 1000.0], rtol=1e-12
+        )
         np.testing.assert_allclose(A.softmax(np.array([1000.0, 1000.0])), [0.5, 0.5])
         assert np.all(np.isfinite(A.elu(x))) and np.all(np.isfinite(A.swish_grad(x)))
 
@@ -173,8 +180,9 @@ def test_softmax_vector_jacobian_product(logits):
     x = tf.Variable(logits)
     with tf.GradientTape() as tape:
         y = tf.reduce_sum(tf.constant(dy) * keras.activations.softmax(x))
-    np.testing.assert_allclose(A.softmax_vjp(logits, dy), tape.gradient(y, x).numpy(), rtol=1e-10,
-                               atol=1e-14)
+    np.testing.assert_allclose(
+        A.softmax_vjp(logits, dy), tape.gradient(y, x).numpy(), rtol=1e-10, atol=1e-14
+    )
 
 
 def test_softmax_along_another_axis(logits):
@@ -182,8 +190,9 @@ def test_softmax_along_another_axis(logits):
     x = tf.Variable(logits)
     with tf.GradientTape() as tape:
         y = tf.reduce_sum(tf.constant(dy) * keras.activations.softmax(x, axis=1))
-    np.testing.assert_allclose(A.softmax_vjp(logits, dy, axis=1), tape.gradient(y, x).numpy(),
-                               rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(
+        A.softmax_vjp(logits, dy, axis=1), tape.gradient(y, x).numpy(), rtol=1e-10, atol=1e-14
+    )
     assert A.softmax_grad(logits, axis=1).shape == (4, 6, 5, 5)
 
 

@@ -115,14 +115,17 @@ def test_regzipped_copy_with_other_header_is_accepted(real_dir, tmp_path):
     verify_fashion_mnist(copy)
 
 
-@pytest.mark.parametrize("damage, message", [
-    ("truncated", "truncated gzip"),
-    ("corrupt", "corrupt gzip"),
-    ("modified", "SHA-256"),
-    ("wrong_magic", "not an IDX file"),
-    ("wrong_shape", "IDX shape"),
-    ("short_payload", "bytes after decompression"),
-])
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        ("truncated", "truncated gzip"),
+        ("corrupt", "corrupt gzip"),
+        ("modified", "SHA-256"),
+        ("wrong_magic", "not an IDX file"),
+        ("wrong_shape", "IDX shape"),
+        ("short_payload", "bytes after decompression"),
+    ],
+)
 def test_damaged_file_is_refused_with_name_and_fix(real_dir, tmp_path, damage, message):
     copy = linked_copy(real_dir, tmp_path / damage)
     good = (real_dir / FILES["test_labels"].name).read_bytes()
@@ -166,8 +169,11 @@ def test_missing_data_lists_places_searched_and_ways(tmp_path, monkeypatch):
     with pytest.raises(DataNotFoundError) as info:
         load_fashion_mnist()
     text = str(info.value)
-    for place in (tmp_path / "nowhere", tmp_path / "home" / ".keras" / "datasets" / "fashion-mnist",
-                  tmp_path / "no-debian"):
+    for place in (
+        tmp_path / "nowhere",
+        tmp_path / "home" / ".keras" / "datasets" / "fashion-mnist",
+        tmp_path / "no-debian",
+    ):
         assert str(place) in text
     assert "optreg data fetch" in text and "apt-get install dataset-fashion-mnist" in text
     assert main(["data", "check"]) == 1
@@ -179,8 +185,9 @@ def test_missing_data_lists_places_searched_and_ways(tmp_path, monkeypatch):
 
 def test_verification_is_cached_by_size_and_mtime(real_dir, tmp_path, monkeypatch):
     copy = linked_copy(real_dir, tmp_path / "cached")
-    labels = replace_file(copy, "train_labels",
-                          (real_dir / FILES["train_labels"].name).read_bytes())
+    labels = replace_file(
+        copy, "train_labels", (real_dir / FILES["train_labels"].name).read_bytes()
+    )
     verify_file(labels, "train_labels")
     # now the file is not read again ...
     monkeypatch.setattr(data, "_read_bytes", lambda f: pytest.fail(f"re-read {f}"))
@@ -212,7 +219,9 @@ def test_fetch_installs_with_apt_when_data_is_missing(real_dir, tmp_path, monkey
     debian = tmp_path / "debian"
     fake_apt = tmp_path / "apt-get"
     fake_apt.write_text(
-        "#!/bin/sh\n" f'echo "$@" >> {tmp_path}/apt.log\n' f"mkdir -p {debian}\n"
+        "#!/bin/sh\n"
+        f'echo "$@" >> {tmp_path}/apt.log\n'
+        f"mkdir -p {debian}\n"
         + "".join(f"ln -sf {real_dir / s.name} {debian / s.name}\n" for s in FILES.values())
     )
     fake_apt.chmod(0o755)

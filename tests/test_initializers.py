@@ -235,8 +235,10 @@ def test_orthogonal_is_haar_distributed():
 
 
 # --- seeds, dtypes, config -----------------------------------------------------------------------
-@pytest.mark.parametrize("cls", [I.RandomNormal, I.RandomUniform, I.TruncatedNormal, I.HeNormal,
-                                 I.GlorotUniform, I.Orthogonal])
+@pytest.mark.parametrize(
+    "cls",
+    [I.RandomNormal, I.RandomUniform, I.TruncatedNormal, I.HeNormal, I.GlorotUniform, I.Orthogonal],
+)
 def test_seeds(cls):
     a, b = cls(seed=42), cls(seed=42)
     np.testing.assert_array_equal(a((10, 10)), b((10, 10)))
@@ -257,9 +259,15 @@ def test_dtypes():
 
 @pytest.mark.parametrize(
     "init",
-    [I.RandomNormal(1.0, 2.0, seed=1), I.RandomUniform(-2.0, 1.0, seed=2),
-     I.TruncatedNormal(0.0, 3.0, seed=3), I.VarianceScaling(2.0, "fan_out", "uniform", seed=4),
-     I.HeUniform(seed=5), I.Orthogonal(2.0, seed=6), I.Constant(4.0)],
+    [
+        I.RandomNormal(1.0, 2.0, seed=1),
+        I.RandomUniform(-2.0, 1.0, seed=2),
+        I.TruncatedNormal(0.0, 3.0, seed=3),
+        I.VarianceScaling(2.0, "fan_out", "uniform", seed=4),
+        I.HeUniform(seed=5),
+        I.Orthogonal(2.0, seed=6),
+        I.Constant(4.0),
+    ],
     ids=lambda i: type(i).__name__,
 )
 def test_config_round_trip_gives_the_same_values(init):
@@ -310,8 +318,9 @@ def test_bad_arguments(make, match):
 
 
 @pytest.mark.parametrize("shape", [(0, 3), (3, -1), (2.5, 3), -4])
-@pytest.mark.parametrize("init", [I.Zeros(), I.HeNormal(seed=0), I.Orthogonal(seed=0)],
-                         ids=lambda i: type(i).__name__)
+@pytest.mark.parametrize(
+    "init", [I.Zeros(), I.HeNormal(seed=0), I.Orthogonal(seed=0)], ids=lambda i: type(i).__name__
+)
 def test_bad_shapes(init, shape):
     with pytest.raises(ValueError, match="shape"):
         init(shape)

@@ -79,8 +79,14 @@ def test_plain_distributions(source):
     assert w.min() >= 0.0 and w.max() <= 2.0
     assert_moments(w, 1.0, 0.5 * NI.TRUNCATED_NORMAL_STDDEV_FACTOR)
 
-    w = sample(module, "VarianceScaling", CONV, scale=3.0, mode="fan_out",
-               distribution="untruncated_normal")
+    w = sample(
+        module,
+        "VarianceScaling",
+        CONV,
+        scale=3.0,
+        mode="fan_out",
+        distribution="untruncated_normal",
+    )
     std = math.sqrt(theoretical_variance(3.0, "fan_out", CONV))
     assert_moments(w, 0.0, std)
     assert ks_distance(w, lambda x: normal_cdf(x / std)) < 1.63 / math.sqrt(w.size)
@@ -94,9 +100,7 @@ def test_orthogonal(source, shape):
     np.testing.assert_allclose(gram, 4.0 * np.eye(gram.shape[0]), atol=4e-5)
 
 
-@pytest.mark.parametrize(
-    "shape", [(), (7,), (5, 3), (5, 8, 32), (3, 3, 16, 32), (2, 3, 3, 4, 6)]
-)
+@pytest.mark.parametrize("shape", [(), (7,), (5, 3), (5, 8, 32), (3, 3, 16, 32), (2, 3, 3, 4, 6)])
 def test_fans_equal_keras(shape):
     assert NI.compute_fans(shape) == keras_compute_fans(shape)
 
@@ -114,8 +118,10 @@ def test_dtypes():
         KI.HeNormal(seed=0)((3, 4), dtype="int32")
 
 
-@pytest.mark.parametrize("name", ["RandomNormal", "RandomUniform", "TruncatedNormal", "HeNormal",
-                                  "GlorotUniform", "Orthogonal"])
+@pytest.mark.parametrize(
+    "name",
+    ["RandomNormal", "RandomUniform", "TruncatedNormal", "HeNormal", "GlorotUniform", "Orthogonal"],
+)
 def test_seeds(name):
     cls = getattr(KI, name)
 
@@ -135,10 +141,17 @@ def test_seeds(name):
 
 @pytest.mark.parametrize(
     "init",
-    [KI.RandomNormal(1.0, 2.0, seed=1), KI.RandomUniform(-2.0, 1.0, seed=2),
-     KI.TruncatedNormal(0.0, 3.0, seed=3), KI.VarianceScaling(2.0, "fan_out", "uniform", seed=4),
-     KI.HeUniform(seed=5), KI.GlorotNormal(seed=8), KI.Orthogonal(2.0, seed=6), KI.Constant(4.0),
-     KI.Zeros()],
+    [
+        KI.RandomNormal(1.0, 2.0, seed=1),
+        KI.RandomUniform(-2.0, 1.0, seed=2),
+        KI.TruncatedNormal(0.0, 3.0, seed=3),
+        KI.VarianceScaling(2.0, "fan_out", "uniform", seed=4),
+        KI.HeUniform(seed=5),
+        KI.GlorotNormal(seed=8),
+        KI.Orthogonal(2.0, seed=6),
+        KI.Constant(4.0),
+        KI.Zeros(),
+    ],
     ids=lambda i: type(i).__name__,
 )
 def test_serialization_round_trip(init):
@@ -151,8 +164,16 @@ def test_serialization_round_trip(init):
 
 
 def test_configs_match_numpy_twins_and_keras():
-    for name in ["RandomNormal", "RandomUniform", "TruncatedNormal", "VarianceScaling", "HeNormal",
-                 "GlorotUniform", "Orthogonal", "Constant"]:
+    for name in [
+        "RandomNormal",
+        "RandomUniform",
+        "TruncatedNormal",
+        "VarianceScaling",
+        "HeNormal",
+        "GlorotUniform",
+        "Orthogonal",
+        "Constant",
+    ]:
         ours = getattr(KI, name)().get_config()
         assert ours == getattr(NI, name)().get_config()
         assert ours == getattr(keras.initializers, name)().get_config()
@@ -189,8 +210,9 @@ def test_bad_shapes(shape):
 
 
 def test_used_as_kernel_initializer_in_dense():
-    layer = keras.layers.Dense(300, kernel_initializer=KI.HeNormal(seed=0),
-                               bias_initializer=KI.Constant(0.1))
+    layer = keras.layers.Dense(
+        300, kernel_initializer=KI.HeNormal(seed=0), bias_initializer=KI.Constant(0.1)
+    )
     layer.build((None, 400))
     kernel = layer.kernel.numpy()
     assert_moments(kernel, 0.0, math.sqrt(2.0 / 400))

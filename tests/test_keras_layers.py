@@ -60,18 +60,17 @@ def test_batchnorm_equals_keras_builtin(shape, axis):
     assert [w.trainable for w in ours.weights] == [w.trainable for w in ref.weights]
     for step in range(5):
         x = RNG.normal(step, 1 + step, shape).astype("float32")
-        np.testing.assert_allclose(ours(x, training=True), ref(x, training=True), rtol=1e-5,
-                                   atol=1e-5)
+        np.testing.assert_allclose(
+            ours(x, training=True), ref(x, training=True), rtol=1e-5, atol=1e-5
+        )
     np.testing.assert_allclose(ours.moving_mean.numpy(), ref.moving_mean.numpy(), rtol=1e-6)
-    np.testing.assert_allclose(ours.moving_variance.numpy(), ref.moving_variance.numpy(),
-                               rtol=1e-6)
+    np.testing.assert_allclose(ours.moving_variance.numpy(), ref.moving_variance.numpy(), rtol=1e-6)
     assert not np.allclose(ours.moving_mean.numpy(), 0)  # the statistics did move
     x = RNG.normal(1, 2, shape).astype("float32")
     np.testing.assert_allclose(ours(x), ref(x), rtol=1e-5, atol=1e-5)
     w = RNG.normal(0, 1, shape).astype("float32")
     for training in (True, False):
-        for g, g_ref in zip(_grads(ours, x, w, training), _grads(ref, x, w, training),
-                            strict=True):
+        for g, g_ref in zip(_grads(ours, x, w, training), _grads(ref, x, w, training), strict=True):
             np.testing.assert_allclose(g, g_ref, rtol=1e-4, atol=1e-4)
 
 
@@ -94,8 +93,9 @@ def test_batchnorm_equals_numpy_twin(training):
     x = RNG.normal(1, 2, shape).astype("float32")
     w = RNG.normal(0, 1, shape).astype("float32")
     (dx, dgamma, dbeta), y = _grads(ours, x, w, training, with_output=True)
-    np.testing.assert_allclose(twin.forward(x.astype("float64"), training=training), y,
-                               rtol=1e-4, atol=2e-5)
+    np.testing.assert_allclose(
+        twin.forward(x.astype("float64"), training=training), y, rtol=1e-4, atol=2e-5
+    )
     np.testing.assert_allclose(twin.moving_mean, ours.moving_mean.numpy(), rtol=1e-5)
     np.testing.assert_allclose(twin.backward(w.astype("float64")), dx, rtol=1e-3, atol=1e-4)
     np.testing.assert_allclose(twin.grads["gamma"], dgamma, rtol=1e-4, atol=1e-4)
@@ -119,8 +119,9 @@ def test_batchnorm_and_layernorm_fit_like_builtins():
 
     def model(bn, ln):
         keras.utils.set_random_seed(0)
-        return keras.Sequential([keras.Input((6,)), keras.layers.Dense(8), bn, ln,
-                                 keras.layers.Dense(1)])
+        return keras.Sequential(
+            [keras.Input((6,)), keras.layers.Dense(8), bn, ln, keras.layers.Dense(1)]
+        )
 
     ours = model(BatchNormalization(momentum=0.8), LayerNormalization())
     ref = model(keras.layers.BatchNormalization(momentum=0.8), keras.layers.LayerNormalization())
@@ -133,18 +134,26 @@ def test_batchnorm_and_layernorm_fit_like_builtins():
 
 def test_normalization_under_mixed_precision_equals_builtins():
     x = RNG.normal(3, 2, (16, 4)).astype("float32")
-    pairs = [(BatchNormalization(dtype="mixed_float16"),
-              keras.layers.BatchNormalization(dtype="mixed_float16")),
-             (LayerNormalization(dtype="mixed_float16"),
-              keras.layers.LayerNormalization(dtype="mixed_float16"))]
+    pairs = [
+        (
+            BatchNormalization(dtype="mixed_float16"),
+            keras.layers.BatchNormalization(dtype="mixed_float16"),
+        ),
+        (
+            LayerNormalization(dtype="mixed_float16"),
+            keras.layers.LayerNormalization(dtype="mixed_float16"),
+        ),
+    ]
     for ours, ref in pairs:
         y, y_ref = ours(x, training=True), ref(x, training=True)
         assert y.dtype == y_ref.dtype == "float16"
-        np.testing.assert_allclose(np.asarray(y, "float32"), np.asarray(y_ref, "float32"),
-                                   atol=1e-3)
+        np.testing.assert_allclose(
+            np.asarray(y, "float32"), np.asarray(y_ref, "float32"), atol=1e-3
+        )
         assert ours.weights[0].dtype == ref.weights[0].dtype == "float32"
-    np.testing.assert_allclose(pairs[0][0].moving_mean.numpy(), pairs[0][1].moving_mean.numpy(),
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        pairs[0][0].moving_mean.numpy(), pairs[0][1].moving_mean.numpy(), rtol=1e-6
+    )
 
 
 # ---------------------------------------------------------------- layer normalization
@@ -169,8 +178,7 @@ def test_layernorm_equals_keras_builtin_and_numpy_twin(shape, axis):
     twin.params["gamma"][...] = ours.gamma.numpy()
     twin.params["beta"][...] = ours.beta.numpy()
     np.testing.assert_allclose(twin.forward(x.astype("float64")), ours(x), rtol=1e-4, atol=2e-5)
-    np.testing.assert_allclose(twin.backward(w.astype("float64")), grads[0], rtol=1e-3,
-                               atol=1e-4)
+    np.testing.assert_allclose(twin.backward(w.astype("float64")), grads[0], rtol=1e-3, atol=1e-4)
     np.testing.assert_allclose(twin.grads["gamma"], grads[1], rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(twin.grads["beta"], grads[2], rtol=1e-5, atol=1e-5)
 
@@ -214,8 +222,9 @@ def test_dropout_inference_identity_seeds_and_noise_shape():
     a, b = Dropout(0.5, seed=42), Dropout(0.5, seed=42)
     np.testing.assert_array_equal(a(x, training=True), b(x, training=True))  # same seed
     assert not np.array_equal(a(x, training=True), a(x, training=True))  # fresh masks
-    y = np.asarray(Dropout(0.5, noise_shape=(None, 1, 1, None), seed=0)(np.ones_like(x),
-                                                                       training=True))
+    y = np.asarray(
+        Dropout(0.5, noise_shape=(None, 1, 1, None), seed=0)(np.ones_like(x), training=True)
+    )
     np.testing.assert_array_equal(y, np.broadcast_to(y[:, :1, :1, :], y.shape))
 
 
@@ -224,8 +233,9 @@ def test_mcdropout_is_active_at_inference_and_dropout_is_not():
 
     def model(layer):
         keras.utils.set_random_seed(1)
-        return keras.Sequential([keras.Input((30,)), keras.layers.Dense(16), layer,
-                                 keras.layers.Dense(1)])
+        return keras.Sequential(
+            [keras.Input((30,)), keras.layers.Dense(16), layer, keras.layers.Dense(1)]
+        )
 
     plain = model(Dropout(0.5, seed=2))
     mc = model(MCDropout(0.5, seed=2))
@@ -245,15 +255,17 @@ def test_mcdropout_is_active_at_inference_and_dropout_is_not():
 
 def test_layers_serialize_and_reload(tmp_path):
     x = RNG.normal(0, 1, (32, 5)).astype("float32")
-    model = keras.Sequential([
-        keras.Input((5,)),
-        keras.layers.Dense(6),
-        BatchNormalization(momentum=0.6, epsilon=1e-2),
-        LayerNormalization(axis=-1, epsilon=1e-4),
-        Dropout(0.3, seed=4),
-        MCDropout(0.2, noise_shape=(None, 6), seed=5),
-        keras.layers.Dense(2),
-    ])
+    model = keras.Sequential(
+        [
+            keras.Input((5,)),
+            keras.layers.Dense(6),
+            BatchNormalization(momentum=0.6, epsilon=1e-2),
+            LayerNormalization(axis=-1, epsilon=1e-4),
+            Dropout(0.3, seed=4),
+            MCDropout(0.2, noise_shape=(None, 6), seed=5),
+            keras.layers.Dense(2),
+        ]
+    )
     model.compile(optimizer="sgd", loss="mse")
     model.fit(x, np.zeros((32, 2), "float32"), epochs=1, verbose=0)
     path = tmp_path / "model.keras"

@@ -43,8 +43,10 @@ def test_seed_makes_weights_reproducible():
             assert not np.array_equal(wa, wc)
 
 
-@pytest.mark.parametrize("norm, cls", [("batch", optreg_layers.BatchNormalization),
-                                       ("layer", optreg_layers.LayerNormalization)])
+@pytest.mark.parametrize(
+    "norm, cls",
+    [("batch", optreg_layers.BatchNormalization), ("layer", optreg_layers.LayerNormalization)],
+)
 def test_normalization_layers_replace_the_bias(norm, cls):
     model = build_mlp(hidden_units=(32, 16), normalization=norm, dropout=0.25, seed=0)
     norms = [layer for layer in model.layers if isinstance(layer, cls)]
@@ -61,8 +63,11 @@ def test_normalization_layers_replace_the_bias(norm, cls):
 
 def test_penalty_equals_l1_l2_of_all_kernels_computed_in_numpy():
     model = build_mlp(hidden_units=(20,), l1=1e-4, l2=1e-3, seed=0)
-    assert all(isinstance(d.kernel_regularizer, regularizers.L1L2) for d in
-               model.layers if isinstance(d, keras.layers.Dense))
+    assert all(
+        isinstance(d.kernel_regularizer, regularizers.L1L2)
+        for d in model.layers
+        if isinstance(d, keras.layers.Dense)
+    )
     model(np.zeros((1, 28, 28), np.float32))
     ws = [keras.ops.convert_to_numpy(k) for k in kernels(model)]
     expected = sum(1e-4 * np.abs(w).sum() + 1e-3 * np.square(w).sum() for w in ws)
@@ -75,8 +80,9 @@ def test_max_norm_bounds_each_hidden_unit_after_training():
     assert isinstance(kernels(model)[0].constraint, constraints.MaxNorm)
     model.compile(optimizer=keras.optimizers.SGD(1.0), loss="sparse_categorical_crossentropy")
     rng = np.random.default_rng(0)
-    model.fit(rng.random((64, 28, 28), dtype=np.float32), rng.integers(0, 10, 64), epochs=2,
-              verbose=0)
+    model.fit(
+        rng.random((64, 28, 28), dtype=np.float32), rng.integers(0, 10, 64), epochs=2, verbose=0
+    )
     for kernel in kernels(model)[:2]:
         norms = np.linalg.norm(keras.ops.convert_to_numpy(kernel), axis=0)
         assert norms.max() <= 0.5 + 1e-5
@@ -105,13 +111,16 @@ def test_mixed_precision_keeps_float32_probabilities():
     assert model.layers[1].compute_dtype == "float16"
 
 
-@pytest.mark.parametrize("bad, message", [
-    (dict(normalization="group"), "normalization"),
-    (dict(dropout=1.0), "dropout"),
-    (dict(l2=-1.0), "l2"),
-    (dict(max_norm=0.0), "max_norm"),
-    (dict(hidden_units=(10, 0)), r"hidden_units\[1\]"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (dict(normalization="group"), "normalization"),
+        (dict(dropout=1.0), "dropout"),
+        (dict(l2=-1.0), "l2"),
+        (dict(max_norm=0.0), "max_norm"),
+        (dict(hidden_units=(10, 0)), r"hidden_units\[1\]"),
+    ],
+)
 def test_bad_model_arguments(bad, message):
     with pytest.raises(ValueError, match=message):
         build_mlp(**bad)

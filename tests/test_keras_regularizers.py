@@ -41,8 +41,9 @@ REG_IDS = [f"{n}-{kw}" for n, kw in REGS]
 def test_penalty_equals_keras_and_numpy_twin(name, kwargs):
     w = random_weights()
     ours = float(getattr(KR, name)(**kwargs)(tf.constant(w)))
-    assert ours == pytest.approx(float(getattr(keras.regularizers, name)(**kwargs)(tf.constant(w))),
-                                 rel=1e-6, abs=1e-30)
+    assert ours == pytest.approx(
+        float(getattr(keras.regularizers, name)(**kwargs)(tf.constant(w))), rel=1e-6, abs=1e-30
+    )
     assert ours == pytest.approx(getattr(NR, name)(**kwargs)(w), rel=1e-6, abs=1e-30)
 
 
@@ -57,8 +58,9 @@ def test_gradient_equals_keras_and_numpy_twin(name, kwargs):
         return tape.gradient(penalty, var).numpy()
 
     ours = tape_gradient(getattr(KR, name)(**kwargs))
-    np.testing.assert_allclose(ours, tape_gradient(getattr(keras.regularizers, name)(**kwargs)),
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        ours, tape_gradient(getattr(keras.regularizers, name)(**kwargs)), rtol=1e-6
+    )
     np.testing.assert_allclose(ours, getattr(NR, name)(**kwargs).gradient(w), rtol=1e-6)
 
 
@@ -72,8 +74,9 @@ CONSTRAINTS = [
 ]
 
 
-@pytest.mark.parametrize("name, kwargs, shape", CONSTRAINTS,
-                         ids=[f"{c[0]}-{c[1]}" for c in CONSTRAINTS])
+@pytest.mark.parametrize(
+    "name, kwargs, shape", CONSTRAINTS, ids=[f"{c[0]}-{c[1]}" for c in CONSTRAINTS]
+)
 def test_constraint_equals_keras_and_numpy_twin(name, kwargs, shape):
     # Column scales from 0.05 to 0.8: some weight vectors above max_value, some below.
     w = random_weights(shape) * np.linspace(0.05, 0.8, shape[-1]).astype("float32")
@@ -85,8 +88,14 @@ def test_constraint_equals_keras_and_numpy_twin(name, kwargs, shape):
 
 @pytest.mark.parametrize(
     "obj",
-    [KR.L1(0.2), KR.L2(0.3), KR.L1L2(0.1, 0.4), KC.MaxNorm(3.0, [0, 1]), KC.UnitNorm(1),
-     KC.NonNeg()],
+    [
+        KR.L1(0.2),
+        KR.L2(0.3),
+        KR.L1L2(0.1, 0.4),
+        KC.MaxNorm(3.0, [0, 1]),
+        KC.UnitNorm(1),
+        KC.NonNeg(),
+    ],
     ids=lambda o: type(o).__name__,
 )
 def test_serialization_round_trip(obj):
@@ -95,8 +104,10 @@ def test_serialization_round_trip(obj):
     clone = keras.saving.deserialize_keras_object(config)
     assert type(clone) is type(obj) and clone.get_config() == obj.get_config()
     w = random_weights()
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(clone(tf.constant(w))),
-                               keras.ops.convert_to_numpy(obj(tf.constant(w))))
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(clone(tf.constant(w))),
+        keras.ops.convert_to_numpy(obj(tf.constant(w))),
+    )
 
 
 def test_defaults_and_configs_match_the_numpy_twins():
@@ -129,12 +140,19 @@ def test_bad_arguments_raise_the_same_error_as_the_numpy_twin(make, match):
 # --- inside a model -------------------------------------------------------------------------------
 def make_model(initializer, regularizer, constraint):
     keras.utils.set_random_seed(0)
-    return keras.Sequential([
-        keras.Input((20,)),
-        keras.layers.Dense(32, activation="relu", kernel_initializer=initializer,
-                           kernel_regularizer=regularizer, kernel_constraint=constraint),
-        keras.layers.Dense(3),
-    ])
+    return keras.Sequential(
+        [
+            keras.Input((20,)),
+            keras.layers.Dense(
+                32,
+                activation="relu",
+                kernel_initializer=initializer,
+                kernel_regularizer=regularizer,
+                kernel_constraint=constraint,
+            ),
+            keras.layers.Dense(3),
+        ]
+    )
 
 
 @pytest.fixture(scope="module")
@@ -154,8 +172,11 @@ def fit_one_epoch(model, x, y):
 def test_dense_with_our_components_trains_like_the_builtins(data, tmp_path):
     x, y = data
     ours = make_model(KI.HeNormal(seed=1), KR.L1L2(l1=1e-3, l2=1e-2), KC.MaxNorm(0.8))
-    builtin = make_model(keras.initializers.HeNormal(seed=1), keras.regularizers.L1L2(1e-3, 1e-2),
-                         keras.constraints.MaxNorm(0.8))
+    builtin = make_model(
+        keras.initializers.HeNormal(seed=1),
+        keras.regularizers.L1L2(1e-3, 1e-2),
+        keras.constraints.MaxNorm(0.8),
+    )
     builtin.set_weights(ours.get_weights())
 
     kernel = ours.layers[0].kernel.numpy()

@@ -16,43 +16,89 @@ import pytest
 
 # Arguments of Keras' constructors that are framework plumbing, not part of the algorithm.
 PLUMBING = {
-    "name", "dtype", "seed", "kwargs", "loss_scale_factor", "gradient_accumulation_steps",
-    "use_ema", "ema_momentum", "ema_overwrite_frequency", "beta_initializer",
-    "gamma_initializer", "moving_mean_initializer", "moving_variance_initializer",
-    "beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint",
-    "synchronized", "renorm", "renorm_clipping", "renorm_momentum", "rms_scaling",
-    "noise_shape", "input_axes", "output_axes",
+    "name",
+    "dtype",
+    "seed",
+    "kwargs",
+    "loss_scale_factor",
+    "gradient_accumulation_steps",
+    "use_ema",
+    "ema_momentum",
+    "ema_overwrite_frequency",
+    "beta_initializer",
+    "gamma_initializer",
+    "moving_mean_initializer",
+    "moving_variance_initializer",
+    "beta_regularizer",
+    "gamma_regularizer",
+    "beta_constraint",
+    "gamma_constraint",
+    "synchronized",
+    "renorm",
+    "renorm_clipping",
+    "renorm_momentum",
+    "rms_scaling",
+    "noise_shape",
+    "input_axes",
+    "output_axes",
 }
 
 PAIRS = {
-    "optimizers": (keras.optimizers, [
-        "SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "Adamax", "Nadam", "AdamW"]),
-    "schedules": (keras.optimizers.schedules, [
-        "ExponentialDecay", "InverseTimeDecay", "PiecewiseConstantDecay", "PolynomialDecay",
-        "CosineDecay"]),
-    "initializers": (keras.initializers, [
-        "Zeros", "Ones", "Constant", "RandomNormal", "RandomUniform", "TruncatedNormal",
-        "VarianceScaling", "GlorotUniform", "GlorotNormal", "HeNormal", "HeUniform",
-        "LecunNormal", "LecunUniform", "Orthogonal"]),
+    "optimizers": (
+        keras.optimizers,
+        ["SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "Adamax", "Nadam", "AdamW"],
+    ),
+    "schedules": (
+        keras.optimizers.schedules,
+        [
+            "ExponentialDecay",
+            "InverseTimeDecay",
+            "PiecewiseConstantDecay",
+            "PolynomialDecay",
+            "CosineDecay",
+        ],
+    ),
+    "initializers": (
+        keras.initializers,
+        [
+            "Zeros",
+            "Ones",
+            "Constant",
+            "RandomNormal",
+            "RandomUniform",
+            "TruncatedNormal",
+            "VarianceScaling",
+            "GlorotUniform",
+            "GlorotNormal",
+            "HeNormal",
+            "HeUniform",
+            "LecunNormal",
+            "LecunUniform",
+            "Orthogonal",
+        ],
+    ),
     "regularizers": (keras.regularizers, ["L1", "L2", "L1L2"]),
     "constraints": (keras.constraints, ["MaxNorm"]),
     "normalization": (keras.layers, ["BatchNormalization", "LayerNormalization"]),
     "regularization": (keras.layers, ["Dropout"]),
 }
 
-CASES = [(module, name, keras_module) for module, (keras_module, names) in PAIRS.items()
-         for name in names]
+CASES = [
+    (module, name, keras_module)
+    for module, (keras_module, names) in PAIRS.items()
+    for name in names
+]
 
 
 def _parameters(cls) -> dict[str, inspect.Parameter]:
     return {
-        p.name: p for p in inspect.signature(cls.__init__).parameters.values()
+        p.name: p
+        for p in inspect.signature(cls.__init__).parameters.values()
         if p.name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
     }
 
 
-@pytest.mark.parametrize("module, name, keras_module", CASES,
-                         ids=[f"{m}.{n}" for m, n, _ in CASES])
+@pytest.mark.parametrize("module, name, keras_module", CASES, ids=[f"{m}.{n}" for m, n, _ in CASES])
 def test_numpy_class_mirrors_keras_names_and_defaults(module, name, keras_module):
     ours = _parameters(getattr(importlib.import_module(f"optreg.{module}"), name))
     theirs = _parameters(getattr(keras_module, name))
@@ -69,8 +115,9 @@ def test_numpy_class_mirrors_keras_names_and_defaults(module, name, keras_module
 TWIN_MODULE = {"normalization": "layers", "regularization": "layers"}
 
 
-@pytest.mark.parametrize("module, name", [(m, n) for m, n, _ in CASES],
-                         ids=[f"{m}.{n}" for m, n, _ in CASES])
+@pytest.mark.parametrize(
+    "module, name", [(m, n) for m, n, _ in CASES], ids=[f"{m}.{n}" for m, n, _ in CASES]
+)
 def test_keras_twin_has_the_numpy_signature(module, name):
     twin = getattr(importlib.import_module(f"optreg.keras.{TWIN_MODULE.get(module, module)}"), name)
     ours = _parameters(getattr(importlib.import_module(f"optreg.{module}"), name))
@@ -81,4 +128,5 @@ def test_keras_twin_has_the_numpy_signature(module, name):
             f"its NumPy twin to {ours[arg].default!r}"
         )
     assert not sorted(set(ours) - set(theirs) - PLUMBING), (
-        f"optreg.keras.{module}.{name} lacks arguments {sorted(set(ours) - set(theirs))}")
+        f"optreg.keras.{module}.{name} lacks arguments {sorted(set(ours) - set(theirs))}"
+    )

@@ -111,13 +111,15 @@ def test_batchnorm_training_forward_hand_values():
     bn = BatchNormalization(momentum=0.5, epsilon=1e-3)
     y = bn.forward(x, training=True)
     # feature 0: mean 2, var 1;  feature 1: mean 4, var 4
-    np.testing.assert_allclose(y, [[-1 / np.sqrt(1.001), -2 / np.sqrt(4.001)],
-                                   [1 / np.sqrt(1.001), 2 / np.sqrt(4.001)]])
+    np.testing.assert_allclose(
+        y, [[-1 / np.sqrt(1.001), -2 / np.sqrt(4.001)], [1 / np.sqrt(1.001), 2 / np.sqrt(4.001)]]
+    )
     np.testing.assert_allclose(bn.moving_mean, [0.5 * 0 + 0.5 * 2, 0.5 * 0 + 0.5 * 4])
     np.testing.assert_allclose(bn.moving_variance, [0.5 * 1 + 0.5 * 1, 0.5 * 1 + 0.5 * 4])
     # inference: the fixed affine map of the moving statistics
-    np.testing.assert_allclose(bn.forward(x, training=False),
-                               (x - [1.0, 2.0]) / np.sqrt(np.array([1.0, 2.5]) + 1e-3))
+    np.testing.assert_allclose(
+        bn.forward(x, training=False), (x - [1.0, 2.0]) / np.sqrt(np.array([1.0, 2.5]) + 1e-3)
+    )
 
 
 @pytest.mark.parametrize("shape,axis", [((8, 5), -1), ((4, 3, 3, 2), -1), ((4, 3, 5), 1)])
@@ -223,8 +225,9 @@ def test_fuse_dense_equals_dense_then_batchnorm():
     randomize(bn)
     x = RNG.normal(0, 1, (7, 5))
     fused_kernel, fused_bias = fuse_dense(kernel, bias, bn)
-    np.testing.assert_allclose(x @ fused_kernel + fused_bias, bn.forward(x @ kernel + bias),
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        x @ fused_kernel + fused_bias, bn.forward(x @ kernel + bias), rtol=1e-12
+    )
     kernel_nb, bias_nb = fuse_dense(kernel, None, bn)  # Dense(use_bias=False)
     np.testing.assert_allclose(x @ kernel_nb + bias_nb, bn.forward(x @ kernel), rtol=1e-12)
 
@@ -326,11 +329,13 @@ def test_layernorm_equals_keras_forward_and_gradients(shape, axis):
     dx_ref, dgamma_ref, dbeta_ref = tape.gradient(loss, [xt, ref.gamma, ref.beta])
     y = ours.forward(x.astype("float64"), training=True)
     np.testing.assert_allclose(y, y_ref.numpy(), rtol=1e-4, atol=2e-5)
-    np.testing.assert_allclose(ours.forward(x.astype("float64")), ref(x).numpy(), rtol=1e-4,
-                               atol=2e-5)
+    np.testing.assert_allclose(
+        ours.forward(x.astype("float64")), ref(x).numpy(), rtol=1e-4, atol=2e-5
+    )
     ours.forward(x.astype("float64"), training=True)
-    np.testing.assert_allclose(ours.backward(w.astype("float64")), dx_ref.numpy(), rtol=1e-3,
-                               atol=1e-4)
+    np.testing.assert_allclose(
+        ours.backward(w.astype("float64")), dx_ref.numpy(), rtol=1e-3, atol=1e-4
+    )
     np.testing.assert_allclose(ours.grads["gamma"], dgamma_ref.numpy(), rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(ours.grads["beta"], dbeta_ref.numpy(), rtol=1e-5, atol=1e-5)
 

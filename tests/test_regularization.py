@@ -312,8 +312,9 @@ def test_clipping_equals_keras_optimizer(scale):
     grads = [RNG.normal(0, scale, (4, 3)), RNG.normal(0, scale, 5)]
     for g, ref in zip(grads, _keras_clipped(grads, clipnorm=1.0), strict=True):
         np.testing.assert_allclose(clip_by_norm(g, 1.0), ref, rtol=1e-5, atol=1e-7)
-    for ours, ref in zip(clip_by_value(grads, 0.5), _keras_clipped(grads, clipvalue=0.5),
-                         strict=True):
+    for ours, ref in zip(
+        clip_by_value(grads, 0.5), _keras_clipped(grads, clipvalue=0.5), strict=True
+    ):
         np.testing.assert_allclose(ours, ref, rtol=1e-6, atol=1e-7)
     clipped, _ = clip_by_global_norm(grads, 2.0)
     for ours, ref in zip(clipped, _keras_clipped(grads, global_clipnorm=2.0), strict=True):
@@ -323,8 +324,9 @@ def test_clipping_equals_keras_optimizer(scale):
 def test_clipping_non_finite_documented_behaviour():
     g = np.array([np.inf, 1.0, -np.inf])
     np.testing.assert_array_equal(clip_by_value(g, 2.0), [2.0, 1.0, -2.0])
-    np.testing.assert_array_equal(np.isnan(clip_by_value(np.array([np.nan, 5.0]), 1.0)),
-                                  [True, False])
+    np.testing.assert_array_equal(
+        np.isnan(clip_by_value(np.array([np.nan, 5.0]), 1.0)), [True, False]
+    )
     with np.errstate(invalid="ignore"):
         by_norm = clip_by_norm(g, 1.0)
     np.testing.assert_array_equal(by_norm[1], 0.0)
@@ -333,8 +335,9 @@ def test_clipping_non_finite_documented_behaviour():
     assert math.isnan(norm) and all(np.isnan(c).all() for c in clipped)
     # the same as Keras' optimizer
     grads = [np.array([1.0, 2.0]), np.array([np.inf])]
-    for ours, ref in zip(clip_by_global_norm(grads, 1.0)[0],
-                         _keras_clipped(grads, global_clipnorm=1.0), strict=True):
+    for ours, ref in zip(
+        clip_by_global_norm(grads, 1.0)[0], _keras_clipped(grads, global_clipnorm=1.0), strict=True
+    ):
         np.testing.assert_array_equal(np.isnan(ours), np.isnan(ref))
 
 

@@ -41,8 +41,11 @@ def test_keras_defaults():
     assert R.L1().l1 == 0.01 and R.L2().l2 == 0.01
     assert (R.L1L2().l1, R.L1L2().l2) == (0.0, 0.0)
     assert R.L1(None).l1 == 0.01 and R.L1L2(None, 0.5).get_config() == {"l1": 0.0, "l2": 0.5}
-    for ours, theirs in [(R.L1, keras.regularizers.L1), (R.L2, keras.regularizers.L2),
-                         (R.L1L2, keras.regularizers.L1L2)]:
+    for ours, theirs in [
+        (R.L1, keras.regularizers.L1),
+        (R.L2, keras.regularizers.L2),
+        (R.L1L2, keras.regularizers.L1L2),
+    ]:
         assert ours().get_config() == pytest.approx(theirs().get_config(), rel=1e-7)
 
 

@@ -60,8 +60,10 @@ def test_identical_lines_and_images_are_stored_once():
     image = widgets.png_data_uri(np.eye(4))
 
     def draw(a: int) -> list:
-        return [Plot([Line([0, 1], [0, 1]), Line([0, 1], [a, a])], (0, 1), (0, 5),
-                     background=image), Picture(image)]
+        return [
+            Plot([Line([0, 1], [0, 1]), Line([0, 1], [a, a])], (0, 1), (0, 5), background=image),
+            Picture(image),
+        ]
 
     data = Explorer(draw, [Slider("a", [1, 2, 3])]).to_json()
     assert len(data["images"]) == 1
@@ -70,7 +72,12 @@ def test_identical_lines_and_images_are_stored_once():
 
 def test_non_finite_values_become_gaps_and_huge_ones_are_clipped():
     assert widgets.engine._round([1.23456, np.nan, np.inf, -1e300, 2e-9]) == [
-        1.235, None, None, -1e6, 2e-9]
+        1.235,
+        None,
+        None,
+        -1e6,
+        2e-9,
+    ]
 
 
 def test_html_is_self_contained_and_cannot_close_its_script_early():
@@ -105,8 +112,11 @@ def test_live_version_calls_draw_when_a_control_moves():
 def test_render_matplotlib_draws_every_panel():
     image = widgets.png_data_uri(np.eye(8))
     figure = widgets.render_matplotlib(
-        [Plot([Line([1, 2], [1, 10])], (1, 2), (1, 10), logy=True, background=image),
-         Picture(image)])
+        [
+            Plot([Line([1, 2], [1, 10])], (1, 2), (1, 10), logy=True, background=image),
+            Picture(image),
+        ]
+    )
     assert len(figure.axes) == 2 and figure.axes[0].get_yscale() == "log"
 
 
@@ -121,7 +131,8 @@ def test_safe_trajectory_equals_trajectory_until_divergence():
     bowl = landscapes.ElongatedBowl(condition_number=10)
     stable = widgets.safe_trajectory(bowl, optimizers.SGD(0.1), (1.0, 1.0), 30)
     np.testing.assert_array_equal(
-        stable, landscapes.trajectory(bowl, optimizers.SGD(0.1), (1.0, 1.0), 30))
+        stable, landscapes.trajectory(bowl, optimizers.SGD(0.1), (1.0, 1.0), 30)
+    )
     # beyond 2 / kappa the steep coordinate is multiplied by 1 - 0.3 * 10 = -2 each step
     diverging = widgets.safe_trajectory(bowl, optimizers.SGD(0.3), (1.0, 1.0), 30, bound=100.0)
     finite = np.isfinite(diverging).all(axis=1)
@@ -131,8 +142,9 @@ def test_safe_trajectory_equals_trajectory_until_divergence():
 
 
 def test_momentum_explorer_marks_divergence_and_the_optimal_pair():
-    explorer = widgets.momentum_explorer(condition_number=16, steps=40,
-                                         learning_rates=[0.05, 0.13], momenta=[0.0, 0.6])
+    explorer = widgets.momentum_explorer(
+        condition_number=16, steps=40, learning_rates=[0.05, 0.13], momenta=[0.0, 0.6]
+    )
     assert explorer.size == 4
     fast, slow = explorer.frame(learning_rate=0.05, momentum=0.0)
     assert "diverges" not in slow.note
@@ -157,8 +169,9 @@ def test_train_regression_with_plateau_lowers_the_rate():
     from optreg.schedules import ReduceLROnPlateau
 
     x, y = widgets.noisy_regression()
-    rates, losses = widgets.train_regression(0.05, x, y, steps=600,
-                                             plateau=ReduceLROnPlateau(0.05, patience=1))
+    rates, losses = widgets.train_regression(
+        0.05, x, y, steps=600, plateau=ReduceLROnPlateau(0.05, patience=1)
+    )
     assert rates[0] == 0.05 and rates[-1] < 0.05
     assert losses[-1] < losses[0]
 
@@ -180,8 +193,10 @@ def test_dropout_explorer_keeps_about_one_minus_rate():
 
 def test_penalty_explorer_l1_is_sparse_and_l2_is_not():
     explorer = widgets.penalty_explorer(strengths=(0.3,), steps=800)
-    share = {p: float(re.search(r"for (\d+)%", explorer.frame(penalty=p, strength=0.3)[0].note)
-                      .group(1)) for p in ("L1", "L2")}
+    share = {
+        p: float(re.search(r"for (\d+)%", explorer.frame(penalty=p, strength=0.3)[0].note).group(1))
+        for p in ("L1", "L2")
+    }
     assert share["L1"] > 80 and share["L2"] < 20
 
 

@@ -32,8 +32,15 @@ def info(args: argparse.Namespace) -> int:
     """Print versions, where the Fashion-MNIST data is, and which GPUs TensorFlow sees."""
     print(f"optreg {__version__}")
     print(f"python {platform.python_version()} ({sys.executable})")
-    for dist in ("numpy", "tensorflow", "keras", "matplotlib", "ipywidgets", "jupyter-book",
-                 "nbgrader"):
+    for dist in (
+        "numpy",
+        "tensorflow",
+        "keras",
+        "matplotlib",
+        "ipywidgets",
+        "jupyter-book",
+        "nbgrader",
+    ):
         print(f"{dist} {_installed_version(dist)}")
     try:
         from optreg.data import find_fashion_mnist

@@ -53,8 +53,16 @@ __all__ = [
 ]
 
 CLASS_NAMES: tuple[str, ...] = (
-    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
 )
 
 DEBIAN_PACKAGE = "dataset-fashion-mnist"
@@ -132,6 +140,7 @@ class FashionMNIST(NamedTuple):
 # Finding the files
 # --------------------------------------------------------------------------------------------
 
+
 def search_paths(path: str | os.PathLike | None = None) -> list[Path]:
     """The directories searched, in order (the downloader's target is the third one)."""
     candidates: list[Path] = []
@@ -176,6 +185,7 @@ def find_fashion_mnist(path: str | os.PathLike | None = None) -> Path | None:
 # --------------------------------------------------------------------------------------------
 # Verifying the files
 # --------------------------------------------------------------------------------------------
+
 
 def _cache_file() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
@@ -242,10 +252,11 @@ def _parse_idx(file: Path, data: bytes, spec: IdxFile) -> np.ndarray:
     magic = int.from_bytes(data[:4], "big")
     if magic != spec.magic:
         raise _refuse(
-            file, f"not an IDX file of {ndim}-D unsigned bytes (magic {magic:#010x}, "
-            f"expected {spec.magic:#010x})"
+            file,
+            f"not an IDX file of {ndim}-D unsigned bytes (magic {magic:#010x}, "
+            f"expected {spec.magic:#010x})",
         )
-    dims = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    dims = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     if dims != spec.shape:
         raise _refuse(file, f"IDX shape {dims}, expected {spec.shape}")
     expected = header_size + int(np.prod(spec.shape))
@@ -268,8 +279,9 @@ def _load_verified(file: Path, spec: IdxFile, use_cache: bool = True) -> np.ndar
         digest = hashlib.sha256(data).hexdigest()
         if digest != spec.sha256:
             raise _refuse(
-                file, f"SHA-256 of the decompressed contents is {digest}, expected {spec.sha256} "
-                "(a different or modified data set, e.g. the MNIST digits?)"
+                file,
+                f"SHA-256 of the decompressed contents is {digest}, expected {spec.sha256} "
+                "(a different or modified data set, e.g. the MNIST digits?)",
             )
         if use_cache:
             _remember_ok(file, spec)
@@ -314,8 +326,10 @@ def _require_directory(path: str | os.PathLike | None) -> Path:
     if directory is None:
         searched = "\n".join(f"  - {p}" for p in search_paths())
         raise DataNotFoundError(
-            "Fashion-MNIST not found. Searched, in order:\n" + searched
-            + "\n  - Keras' downloader: network not reachable\n" + HOW_TO_GET
+            "Fashion-MNIST not found. Searched, in order:\n"
+            + searched
+            + "\n  - Keras' downloader: network not reachable\n"
+            + HOW_TO_GET
         )
     return directory
 
@@ -323,6 +337,7 @@ def _require_directory(path: str | os.PathLike | None) -> Path:
 # --------------------------------------------------------------------------------------------
 # Loading
 # --------------------------------------------------------------------------------------------
+
 
 def load_fashion_mnist(
     path: str | os.PathLike | None = None,
@@ -365,8 +380,15 @@ def load_fashion_mnist(
         x_train, x_valid, x_test = (_scaled(x) for x in (x_train, x_valid, x_test))
     else:
         x_test = x_test.copy()  # frombuffer arrays are read-only
-    return FashionMNIST(x_train, y_full[train], x_valid, y_full[valid], x_test,
-                        arrays["test_labels"].copy(), CLASS_NAMES)
+    return FashionMNIST(
+        x_train,
+        y_full[train],
+        x_valid,
+        y_full[valid],
+        x_test,
+        arrays["test_labels"].copy(),
+        CLASS_NAMES,
+    )
 
 
 def _scaled(x: np.ndarray) -> np.ndarray:
@@ -376,6 +398,7 @@ def _scaled(x: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 # Fetching
 # --------------------------------------------------------------------------------------------
+
 
 def _network_reachable(host: str = "storage.googleapis.com", timeout: float = 3.0) -> bool:
     try:
@@ -394,7 +417,9 @@ def _download_with_keras() -> Path:
     target.mkdir(parents=True, exist_ok=True)
     for spec in FILES.values():
         keras.utils.get_file(
-            fname=spec.name, origin=KERAS_ORIGIN + spec.name, cache_dir=str(target.parent.parent),
+            fname=spec.name,
+            origin=KERAS_ORIGIN + spec.name,
+            cache_dir=str(target.parent.parent),
             cache_subdir=str(target.relative_to(target.parent.parent)),
         )
     return target
@@ -406,8 +431,10 @@ def _apt_command() -> list[str] | None:
         return None
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         return ["apt-get"]
-    if shutil.which("sudo") and subprocess.run(["sudo", "-n", "true"],
-                                               capture_output=True).returncode == 0:
+    if (
+        shutil.which("sudo")
+        and subprocess.run(["sudo", "-n", "true"], capture_output=True).returncode == 0
+    ):
         return ["sudo", "-n", "apt-get"]
     return None
 
@@ -458,6 +485,7 @@ def _verified_and_reported(directory: Path, say) -> Path:
 # Command line: optreg data fetch | check
 # --------------------------------------------------------------------------------------------
 
+
 def _cmd_fetch(args: argparse.Namespace) -> int:
     try:
         fetch_fashion_mnist()
@@ -495,7 +523,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p_fetch.set_defaults(func=_cmd_fetch)
     p_check = actions.add_parser("check", help="verify the four files (exit status 1 if damaged)")
     p_check.add_argument("--path", default=None, help="directory to check instead of searching")
-    p_check.add_argument("--no-cache", action="store_true",
-                         help="recompute every SHA-256 even if the file was verified before")
+    p_check.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="recompute every SHA-256 even if the file was verified before",
+    )
     p_check.set_defaults(func=_cmd_check)
     p_data.set_defaults(func=lambda args: (p_data.print_help(), 2)[1])

@@ -120,9 +120,7 @@ def signature(declared: Iterable[Hyperparameter], var_keyword: bool = False) -> 
 def table(declared: Iterable[Hyperparameter]) -> str:
     """A Markdown table of the declaration (the pages and the docstrings show it)."""
     rows = ["| argument | default | allowed | meaning |", "|---|---|---|---|"]
-    rows += [
-        f"| `{h.name}` | `{h.default!r}` | {h.allowed} | {h.description} |" for h in declared
-    ]
+    rows += [f"| `{h.name}` | `{h.default!r}` | {h.allowed} | {h.description} |" for h in declared]
     return "\n".join(rows)
 
 

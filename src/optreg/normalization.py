@@ -309,9 +309,9 @@ class BatchNormalization:
     def backward(self, dy: np.ndarray) -> np.ndarray:
         """Gradients of the last ``forward``: fills ``grads`` and returns ``dx``.
 
-            dgamma = sum(dy * x_hat),   dbeta = sum(dy)      (over the batch axes)
-            training:  dx = gamma * inv_std * (dy - mean(dy) - x_hat * mean(dy * x_hat))
-            inference: dx = gamma * inv_std * dy             (the statistics are constants)
+        dgamma = sum(dy * x_hat),   dbeta = sum(dy)      (over the batch axes)
+        training:  dx = gamma * inv_std * (dy - mean(dy) - x_hat * mean(dy * x_hat))
+        inference: dx = gamma * inv_std * dy             (the statistics are constants)
         """
         training, x_hat, inv_std, gamma = self._cache
         if self.scale:
@@ -444,8 +444,8 @@ class LayerNormalization:
     def backward(self, dy: np.ndarray) -> np.ndarray:
         """``dgamma = sum(dy * x_hat)``, ``dbeta = sum(dy)`` over the other axes, and
 
-            dx = inv_std * (dx_hat - mean(dx_hat) - x_hat * mean(dx_hat * x_hat)),
-            dx_hat = dy * gamma,   means over ``axis`` (per sample).
+        dx = inv_std * (dx_hat - mean(dx_hat) - x_hat * mean(dx_hat * x_hat)),
+        dx_hat = dy * gamma,   means over ``axis`` (per sample).
         """
         x_hat, inv_std, gamma = self._cache
         if self.scale:

@@ -101,7 +101,13 @@ class L2(L1L2):
 
 
 _BY_NAME: dict[str, type[Regularizer]] = {
-    "L1": L1, "L2": L2, "L1L2": L1L2, "l1": L1, "l2": L2, "l1l2": L1L2, "l1_l2": L1L2,
+    "L1": L1,
+    "L2": L2,
+    "L1L2": L1L2,
+    "l1": L1,
+    "l2": L2,
+    "l1l2": L1L2,
+    "l1_l2": L1L2,
 }
 
 

@@ -19,6 +19,12 @@ from optreg.keras import (  # noqa: E402
 )
 
 __all__ = [
-    "callbacks", "constraints", "initializers", "layers", "models", "optimizers",
-    "regularizers", "schedules",
+    "callbacks",
+    "constraints",
+    "initializers",
+    "layers",
+    "models",
+    "optimizers",
+    "regularizers",
+    "schedules",
 ]

@@ -95,14 +95,24 @@ def _dropout_layer(rate: float, seed: int | None, name: str) -> keras.layers.Lay
 
 
 def _classifier_head(model: keras.Sequential, num_classes: int, init: Any, penalty: Any) -> None:
-    model.add(keras.layers.Dense(num_classes, kernel_initializer=init,
-                                 kernel_regularizer=penalty, name="logits"))
+    model.add(
+        keras.layers.Dense(
+            num_classes, kernel_initializer=init, kernel_regularizer=penalty, name="logits"
+        )
+    )
     # float32 softmax: under mixed_float16 the probabilities and the loss stay accurate
     model.add(keras.layers.Activation("softmax", dtype="float32", name="softmax"))
 
 
-def _check_common(normalization: str | None, dropout: float, l1: float, l2: float,
-                  max_norm: float | None, num_classes: int, seed: int | None) -> str | None:
+def _check_common(
+    normalization: str | None,
+    dropout: float,
+    l1: float,
+    l2: float,
+    max_norm: float | None,
+    num_classes: int,
+    seed: int | None,
+) -> str | None:
     check_choice("normalization", normalization, NORMALIZATIONS)
     check_unit_interval_open_right("dropout", dropout)
     check_non_negative("l1", l1)
@@ -144,11 +154,16 @@ def build_mlp(
     model.add(keras.layers.Flatten(name="flatten"))
     for i, units in enumerate(hidden_units):
         layer_seed = None if seed is None else seed + i
-        model.add(keras.layers.Dense(
-            units, use_bias=normalization is None,
-            kernel_initializer=_seeded(kernel_initializer, layer_seed),
-            kernel_regularizer=penalty, kernel_constraint=constraint, name=f"dense_{i}",
-        ))
+        model.add(
+            keras.layers.Dense(
+                units,
+                use_bias=normalization is None,
+                kernel_initializer=_seeded(kernel_initializer, layer_seed),
+                kernel_regularizer=penalty,
+                kernel_constraint=constraint,
+                name=f"dense_{i}",
+            )
+        )
         norm = _normalization_layer(normalization, f"{normalization}_norm_{i}")
         if norm is not None:
             model.add(norm)
@@ -194,10 +209,16 @@ def build_cnn(
         model.add(keras.layers.Reshape((*shape, 1), name="add_channel"))
     for i, n_filters in enumerate(filters):
         layer_seed = None if seed is None else seed + i
-        model.add(keras.layers.Conv2D(
-            n_filters, kernel_size, padding="same", use_bias=normalization is None,
-            kernel_initializer=_seeded(kernel_initializer, layer_seed), name=f"conv_{i}",
-        ))
+        model.add(
+            keras.layers.Conv2D(
+                n_filters,
+                kernel_size,
+                padding="same",
+                use_bias=normalization is None,
+                kernel_initializer=_seeded(kernel_initializer, layer_seed),
+                name=f"conv_{i}",
+            )
+        )
         norm = _normalization_layer(normalization, f"{normalization}_norm_{i}")
         if norm is not None:
             model.add(norm)
@@ -205,11 +226,16 @@ def build_cnn(
         model.add(keras.layers.MaxPooling2D(2, name=f"pool_{i}"))
     dense_seed = None if seed is None else seed + len(filters)
     model.add(keras.layers.Flatten(name="flatten"))
-    model.add(keras.layers.Dense(
-        dense_units, activation=activation, kernel_initializer=_seeded(kernel_initializer,
-                                                                      dense_seed),
-        kernel_regularizer=penalty, kernel_constraint=constraint, name="dense",
-    ))
+    model.add(
+        keras.layers.Dense(
+            dense_units,
+            activation=activation,
+            kernel_initializer=_seeded(kernel_initializer, dense_seed),
+            kernel_regularizer=penalty,
+            kernel_constraint=constraint,
+            name="dense",
+        )
+    )
     if dropout > 0:
         model.add(_dropout_layer(dropout, dense_seed, "dropout"))
     out_seed = None if seed is None else dense_seed + 1

@@ -82,7 +82,10 @@ class BatchNormalization(keras.layers.Layer):
 
         def weight(name, initializer, trainable):
             return self.add_weight(
-                shape=shape, name=name, initializer=initializer, trainable=trainable,
+                shape=shape,
+                name=name,
+                initializer=initializer,
+                trainable=trainable,
                 autocast=False,
             )
 
@@ -168,14 +171,18 @@ class LayerNormalization(keras.layers.Layer):
         self._broadcast_shape, self._norm_axes = _feature_shape_and_axes(input_shape, self.axis)
         shape = tuple(input_shape[a] for a in self._norm_axes)
         self.gamma = (
-            self.add_weight(shape=shape, name="gamma", initializer=self.gamma_initializer,
-                            autocast=False)
-            if self.scale else None
+            self.add_weight(
+                shape=shape, name="gamma", initializer=self.gamma_initializer, autocast=False
+            )
+            if self.scale
+            else None
         )
         self.beta = (
-            self.add_weight(shape=shape, name="beta", initializer=self.beta_initializer,
-                            autocast=False)
-            if self.center else None
+            self.add_weight(
+                shape=shape, name="beta", initializer=self.beta_initializer, autocast=False
+            )
+            if self.center
+            else None
         )
 
     def call(self, inputs, training=None):
