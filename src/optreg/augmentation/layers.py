@@ -321,23 +321,32 @@ class Pipeline:
         self.rng = np.random.default_rng(seed)
 
     def __call__(self, images: Any) -> np.ndarray:
-        out = np.array(images)  # a copy: the caller's batch is never modified
-        _to_nhwc(out[:0])
+        out = _images_batch(images).copy()  # a copy: the caller's batch is never modified
         for transform, p in self.steps:
-            chosen = self.rng.random(len(out)) < p
+            chosen = self.rng.random(len(out)) < p  # each image with probability p
             if chosen.any():
-                subset = out[chosen]
-                if isinstance(transform, RandomTransform):
-                    result = transform(subset, rng=self.rng)
-                else:
-                    result = transform(subset)
-                if result.shape != subset.shape:
-                    raise ValueError(
-                        f"{transform!r} changed the image shape ({subset.shape} -> "
-                        f"{result.shape}); a pipeline's transforms must keep it"
-                    )
-                out[chosen] = result
+                out[chosen] = self._apply(transform, out[chosen])
         return out
+
+    def _apply(self, transform: Any, subset: np.ndarray) -> np.ndarray:
+        """``transform(subset)``, drawing from the pipeline's generator; the shape must stay."""
+        if isinstance(transform, RandomTransform):
+            result = transform(subset, rng=self.rng)
+        else:
+            result = transform(subset)
+        if result.shape != subset.shape:
+            raise ValueError(
+                f"{transform!r} changed the image shape ({subset.shape} -> "
+                f"{result.shape}); a pipeline's transforms must keep it"
+            )
+        return result
+
+
+def _images_batch(images: Any) -> np.ndarray:
+    """``images`` as an array, checked to be a batch (N, H, W) or (N, H, W, C) of numbers."""
+    images = np.asarray(images)
+    _to_nhwc(images[:0])
+    return images
 
 
 def augment(images: Any, transforms: Sequence[Any], seed: int | None = None) -> np.ndarray:
