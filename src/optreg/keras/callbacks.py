@@ -48,11 +48,14 @@ def _inner(optimizer: keras.optimizers.Optimizer) -> keras.optimizers.Optimizer:
     return getattr(optimizer, "inner_optimizer", optimizer)
 
 
-def _check_settable_learning_rate(optimizer: keras.optimizers.Optimizer, owner: str) -> None:
+def _check_settable_learning_rate(
+    optimizer: keras.optimizers.Optimizer, owner: str, error: type[Exception] = ValueError
+) -> None:
     if callable(getattr(_inner(optimizer), "_learning_rate", None)):
-        raise ValueError(
-            f"{owner} sets the learning rate itself: compile the model with a constant "
-            "learning_rate (a float), not a schedule"
+        raise error(
+            "This optimizer was created with a `LearningRateSchedule` (or another schedule) as "
+            f"its learning_rate, and {owner} sets the learning rate itself: compile the model "
+            "with a constant learning_rate (a float), not a schedule"
         )
 
 
@@ -231,7 +234,8 @@ class ReduceLROnPlateau(keras.callbacks.Callback):
         }
 
     def on_train_begin(self, logs: dict | None = None) -> None:
-        _check_settable_learning_rate(self.model.optimizer, "ReduceLROnPlateau")
+        # TypeError, as Keras' callback raises (at the first reduction; here before training)
+        _check_settable_learning_rate(self.model.optimizer, "ReduceLROnPlateau", TypeError)
         learning_rate = _current_learning_rate(self.model.optimizer)
         self.scheduler = np_schedules.ReduceLROnPlateau(learning_rate, *self._args)
 

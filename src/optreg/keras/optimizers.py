@@ -155,14 +155,15 @@ class RMSprop(_Optimizer):
         g = ops.cast(gradient, variable.dtype)
         rho, i = self.rho, self._index(variable)
         s = self.s[i]
-        self.assign(s, rho * s + (1 - rho) * ops.square(g))
+        # ops.multiply, not `*`: g may be sparse (tf.IndexedSlices, from an Embedding)
+        self.assign(s, rho * s + ops.multiply(1 - rho, ops.square(g)))
         if self.centered:
             m_g = self.m_g[i]
-            self.assign(m_g, rho * m_g + (1 - rho) * g)
+            self.assign(m_g, rho * m_g + ops.multiply(1 - rho, g))
             denominator = s - ops.square(m_g) + self.epsilon
         else:
             denominator = s + self.epsilon
-        step = lr * g / ops.sqrt(denominator)
+        step = ops.divide(ops.multiply(lr, g), ops.sqrt(denominator))
         if self.momentum > 0:
             m = self.m[i]
             self.assign(m, self.momentum * m + step)
@@ -192,10 +193,11 @@ class Adadelta(_Optimizer):
         g = ops.cast(gradient, variable.dtype)
         rho, eps, i = self.rho, self.epsilon, self._index(variable)
         s, d = self.s[i], self.d[i]
-        self.assign(s, rho * s + (1 - rho) * ops.square(g))
-        dw = -(ops.sqrt(d + eps) * g / ops.sqrt(s + eps))
-        self.assign(d, rho * d + (1 - rho) * ops.square(dw))
-        self.assign_add(variable, lr * dw)
+        # ops.multiply and ops.divide, not `*` and `/`: g may be sparse (tf.IndexedSlices)
+        self.assign(s, rho * s + ops.multiply(1 - rho, ops.square(g)))
+        dw = ops.negative(ops.divide(ops.multiply(ops.sqrt(d + eps), g), ops.sqrt(s + eps)))
+        self.assign(d, rho * d + ops.multiply(1 - rho, ops.square(dw)))
+        self.assign_add(variable, ops.multiply(lr, dw))
 
 
 @_serializable
@@ -424,7 +426,7 @@ class Adafactor(_Optimizer):
         rho = ops.minimum(lr, 1 / ops.sqrt(t))
         alpha = ops.maximum(ops.cast(self.epsilon_2, dtype), _rms(variable)) * rho
         beta = 1 - ops.power(t, self.beta_2_decay)
-        G = ops.square(g) + self.epsilon_1
+        G = ops.add(ops.square(g), self.epsilon_1)  # ops.add: g may be sparse, as below
         i = self._index(variable)
         r, c, v = self.r[i], self.c[i], self.v[i]
         if len(variable.shape) >= 2:
@@ -434,8 +436,9 @@ class Adafactor(_Optimizer):
             self.assign(v, row * ops.expand_dims(c, -2))
         else:
             self.assign(v, beta * v + (1 - beta) * G)
-        u = g / ops.sqrt(v)
-        self.assign_sub(variable, alpha * (u / ops.maximum(1.0, _rms(u) / self.clip_threshold)))
+        u = ops.divide(g, ops.sqrt(v))
+        u = ops.divide(u, ops.maximum(1.0, _rms(u) / self.clip_threshold))
+        self.assign_sub(variable, ops.multiply(alpha, u))
 
 
 @_serializable

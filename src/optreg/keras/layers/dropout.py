@@ -30,6 +30,7 @@ class Dropout(keras.layers.Layer):
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.supports_masking = True
+        self._build_at_init()  # no weights: built from the start, as Keras' Dropout
 
     def _mask_shape(self, inputs):
         shape = ops.shape(inputs)

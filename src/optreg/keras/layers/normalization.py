@@ -30,6 +30,18 @@ def _feature_shape_and_axes(input_shape, axis) -> tuple[list[int], tuple[int, ..
     return broadcast, axes
 
 
+def _check_axis(axis) -> int | list[int]:
+    """An int or a list/tuple of ints (TypeError otherwise, as Keras' LayerNormalization)."""
+    is_int = lambda a: isinstance(a, int) and not isinstance(a, bool)  # noqa: E731
+    if is_int(axis):
+        return axis
+    if isinstance(axis, list | tuple) and axis and all(is_int(a) for a in axis):
+        return list(axis)
+    raise TypeError(
+        f"Expected an int or a list/tuple of ints for the argument 'axis', but received: {axis!r}"
+    )
+
+
 def _upcast(inputs):
     """Statistics in float16 overflow easily: compute in at least float32, as Keras does."""
     return ops.cast(inputs, keras.backend.result_type(inputs.dtype, "float32"))
@@ -158,7 +170,8 @@ class LayerNormalization(keras.layers.Layer):
     ) -> None:
         super().__init__(**kwargs)
         self.epsilon = check_layer_normalization_args(epsilon)
-        self.axis = axis if isinstance(axis, int) else list(axis)
+        self.axis = _check_axis(axis)
+        self.supports_masking = True  # the mask passes through, as in Keras' LayerNormalization
         self.center = bool(center)
         self.scale = bool(scale)
         self.beta_initializer = keras.initializers.get(beta_initializer)
