@@ -197,6 +197,15 @@ MUTANTS = {
          [("clipping", "return g * clip_norm / max(norm, clip_norm)",
            "g *= clip_norm / max(norm, clip_norm)\n    return g")],
          ["test_clip_by_norm"]),
+        # boundary cases (issue 9): no lower clip bound, the patience counter starting at 1
+        ("clip_without_lower_bound",
+         [("clipping", "return np.clip(g, -clip_value, clip_value)",
+           "return np.minimum(g, clip_value)")],
+         ["test_clip_by_value"]),
+        ("early_stopping_counter_starts_at_one",
+         [("early_stopping", "best, best_epoch, wait = np.inf, 0, 0",
+           "best, best_epoch, wait = np.inf, 0, 1")],
+         ["test_early_stopping"]),
         ("clip_by_global_norm_in_place",
          [("clipping", "return [g * scale for g in grads], global_norm",
            "for g in grads:\n        g *= scale\n    return grads, global_norm")],
@@ -257,6 +266,12 @@ MUTANTS = {
          [("contrast_gamma", "return gain * images ** gamma",
            "return np.clip(gain * images ** gamma, 0, 1)")],
          ["test_adjust_gamma"]),
+        # boundary cases (issue 9): the "fewer than two words" guard, shifts beyond the image
+        ("swap_guard_one_word", [("eda", "if len(words) < 2:", "if len(words) < 1:")],
+         ["test_random_swap"]),
+        ("translate_without_large_shift_guard",
+         [("crops", "    if abs(dy) >= height or abs(dx) >= width:\n        return out\n", "")],
+         ["test_translate"]),
         ("synonym_one_draw_for_all_words",
          [("eda", "    for i in rng.choice", "    pick = rng.integers(3)\n    for i in rng.choice"),
           ("eda", "options[rng.integers(len(options))]", "options[pick % len(options)]")],
@@ -373,15 +388,18 @@ def robustness_class(root: Path, folder: Path, assignment: str = "02_schedules")
     _insert_after(nb, "test_exponential_schedule",
                   "import time\nwhile True:\n    try:\n        time.sleep(0.5)\n"
                   "    except KeyboardInterrupt:\n        pass")
-    add("ignores_interrupt", nb, {"status": "graded",
-                                  "score": points["test_power_schedule"]
-                                  + points["test_exponential_schedule"],
-                                  "message": "time limit"})
+    add("ignores_interrupt", nb, {"status": "graded", "score": total, "message": "time limit"})
+
+    nb = full()
+    _insert_after(nb, "test_exponential_schedule",
+                  "while True:\n    try:\n        while True:\n            pass\n"
+                  "    except BaseException:\n        pass")
+    add("ignores_time_limit", nb, {"status": "graded", "score": total, "message": "time limit"})
 
     nb = full()
     _insert_after(nb, "test_power_schedule", "import os\nos.abort()")
-    add("kernel_abort", nb, {"status": "graded", "score": points["test_power_schedule"],
-                             "message": "kernel died"})
+    add("kernel_abort", nb, {"status": "graded", "score": total,
+                             "message": "stopped the student's process"})
 
     nb = full()
     _insert_after(nb, "imports", "import sys\nsys.exit(3)")

@@ -1,65 +1,44 @@
 """Every wrong implementation in ``autograder/cases.py`` fails the test cells it names.
 
 ``test_grading_mutants.py`` grades the first few mutants of each assignment end to end through
-the sandbox (slow); this file checks all of them quickly: the nbgrader source notebook (with its
-hidden tests) is executed cell by cell in a fresh namespace, with the mutant's edits applied to
-the answer cells, and the graded cells that raise are collected. The unchanged solution must
-pass every graded cell, silently on stderr.
+``optreg grade`` and the sandbox (slow); this file checks all of them quickly with the same
+grader (:func:`optreg.grading.grader.grade_notebook`: the student's code in a worker process,
+visible and hidden tests in this process), without the sandbox. The unchanged solution must
+pass every graded cell, and a released stub none.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
-import os
 import sys
 from pathlib import Path
 
-import nbformat
 import pytest
 
 from optreg.grading import ASSIGNMENTS
 from optreg.grading.course import find_course_root
+from optreg.grading.grader import grade_notebook, hidden_tests_path, load_hidden
 
 ROOT = find_course_root(Path(__file__).parent)
 sys.path.insert(0, str(ROOT / "autograder"))
 import cases  # noqa: E402
 
-os.environ.setdefault("MPLBACKEND", "Agg")
 
-
-def _meta(cell) -> dict:
-    return cell.metadata.get("nbgrader", {})
-
-
-def failing_cells(assignment: str, edits=()) -> dict[str, str]:
-    """{graded cell: why it failed} after running the source notebook with ``edits``."""
-    nb = nbformat.read(ROOT / "solutions" / assignment / f"{assignment}.ipynb", 4)
-    for grade_id, old, new in edits:
-        cells = [c for c in nb.cells if _meta(c).get("grade_id") == grade_id]
-        assert cells and old in cells[0].source, f"edit {old!r} not applicable to {grade_id}"
-        cells[0].source = cells[0].source.replace(old, new, 1)
-    namespace: dict = {"__name__": "__main__"}
-    failed = {}
-    for cell in nb.cells:
-        if cell.cell_type != "code":
-            continue
-        grade_id = _meta(cell).get("grade_id") or "free cell"
-        err = io.StringIO()
-        try:
-            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
-                exec(compile(cell.source, grade_id, "exec"), namespace)  # noqa: S102
-        except Exception as exc:  # a failing test cell, or a crash the mutant caused
-            failed[grade_id] = f"{type(exc).__name__}: {exc}"
-            continue
-        if _meta(cell).get("grade") and err.getvalue():
-            failed[grade_id] = "wrote to stderr: " + err.getvalue()[:200]
-    return failed
+def failing_cells(assignment: str, edits=(), solved: bool = True) -> dict[str, str]:
+    """{graded cell: why it failed} for the released notebook answered with the solution
+    (or the stubs), with ``edits`` applied."""
+    nb = cases.student_notebook(ROOT, assignment, edits, solved=solved)
+    grading = grade_notebook(nb, load_hidden(hidden_tests_path(ROOT, assignment)))
+    assert not grading.notes, grading.notes
+    return {g: v.message for g, v in grading.verdicts.items() if not v.passed}
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_solution_passes_every_graded_cell(assignment):
+def test_solution_passes_every_graded_cell_and_the_stub_none(assignment):
     assert failing_cells(assignment) == {}
+    failed = failing_cells(assignment, solved=False)
+    graded = load_hidden(hidden_tests_path(ROOT, assignment))
+    assert sorted(failed) == sorted(graded)
+    assert all("NotImplementedError" in why for why in failed.values()), failed
 
 
 MUTANTS = [(assignment, label, edits, failing)

@@ -127,8 +127,8 @@ def test_early_stopping(student):
              ([0.3, 0.3, 0.3, 0.3], 4, 0.0),
              ([2.0, 1.0, 0.5, 0.25, 0.1], 1, 0.0),
              ([0.5], 1, 0.0),
-             # the counter starts at 0: the first epoch always improves on +inf
-             ([0.7, 0.8], 1, 0.0), ([0.7, 0.8, 0.9], 2, 0.0)]
+             # the counter starts at 0: a first epoch that diverged does not improve on +inf
+             ([np.inf, 0.5, 0.6], 2, 0.0), ([np.inf, np.inf, 0.5, 0.4], 3, 0.0)]
     for losses, patience, min_delta in cases:
         best, best_epoch, wait, stop = np.inf, 0, 0, len(losses) - 1
         for epoch, loss in enumerate(losses):
