@@ -82,6 +82,13 @@ CHECKS: dict[str, Callable[[str, Any], Any]] = {
     "real": _number,
     "integer >= 0": check_int,
     "regexes or None": _check_patterns,
+    "[0, 1]": lambda name, value: check_range(name, value, 0.0, 1.0),
+    "integer >= 1 or None": lambda name, value: (
+        None if value is None else check_int(name, value, 1)
+    ),
+    "integer >= 2 or None": lambda name, value: (
+        None if value is None else check_int(name, value, 2)
+    ),
 }
 
 

@@ -43,6 +43,7 @@ on one thread. Neither the chunks nor the threads change the result.
 from __future__ import annotations
 
 import functools
+import inspect
 import math
 import os
 import re
@@ -89,6 +90,14 @@ COMMON = (
     Hyperparameter("clipnorm", None, "> 0 or None", "largest norm of each gradient"),
     Hyperparameter("clipvalue", None, "> 0 or None", "largest absolute value of an element"),
     Hyperparameter("global_clipnorm", None, "> 0 or None", "largest norm of all gradients"),
+    Hyperparameter("use_ema", False, "True or False", "keep a moving average of the weights"),
+    Hyperparameter("ema_momentum", 0.99, "[0, 1]", "decay rate of the moving average"),
+    Hyperparameter(
+        "ema_overwrite_frequency", None, "integer >= 1 or None", "steps between overwrites"
+    ),
+    Hyperparameter(
+        "gradient_accumulation_steps", None, "integer >= 2 or None", "micro-batches per update"
+    ),
 )
 CLIPPING = ("clipnorm", "clipvalue", "global_clipnorm")
 
@@ -151,6 +160,44 @@ def _checked(apply: Callable) -> Callable:
     return checked_apply
 
 
+def _with_accumulation_and_average(apply: Callable) -> Callable:
+    """Keras' ``gradient_accumulation_steps`` and ``use_ema`` around the five steps of ``apply``.
+
+    With ``k = gradient_accumulation_steps``, a call adds the gradients to accumulators, except
+    every k-th call, which applies the mean of the k gradients (``(g + sum of the others) / k``)
+    with the five steps. As in Keras, ``iterations`` (and ``t = iterations + 1``) count updates,
+    ``calls`` counts calls, and a schedule is evaluated at ``calls`` (Keras' ``_iterations``).
+    With ``use_ema``, after every call the average ``a <- ema_momentum a + (1 - ema_momentum) w``
+    (``a = w`` until the first update is done), and ``w <- a`` whenever
+    ``iterations + 1`` is a multiple of ``ema_overwrite_frequency``; ``finalize_variable_values``
+    sets ``w <- a``.
+    """
+
+    @functools.wraps(apply)
+    def apply_with_base_features(self: Optimizer, grads: Any, params: Any) -> None:
+        updates = self.iterations  # before this call, as Keras' EMA reads it
+        if self.gradient_accumulation_steps:
+            grads = self.accumulate(grads, params)  # None but at every k-th call
+        if grads is not None:
+            apply(self, grads, params)
+        self.calls += 1
+        if self.use_ema:
+            self.update_moving_average(params, updates)
+
+    return apply_with_base_features
+
+
+def _takes_no_argument(function: Callable) -> bool:
+    """A zero-argument callable (Keras' callable learning rate), not a schedule of the step."""
+    try:
+        inspect.signature(function).bind()
+    except TypeError:
+        return False
+    except ValueError:  # no signature (a builtin): treat as a schedule
+        return False
+    return True
+
+
 _POOL: ThreadPoolExecutor | None = None
 
 
@@ -207,7 +254,10 @@ class Optimizer:
         for name, value in check_arguments(type(self), values).items():
             setattr(self, name, value)
         self.name = values["name"] or _snake_case(type(self).__name__)
+        #: the number of updates (``t - 1``); ``calls``: of ``apply`` (they differ only with
+        #: gradient accumulation)
         self.iterations = 0
+        self.calls = 0
         #: one dict of state arrays per parameter position, filled at the first ``apply``
         self.state: list[State] = []
         self._signature: list[tuple[tuple[int, ...], np.dtype]] | None = None
@@ -218,6 +268,9 @@ class Optimizer:
         self._params: list[np.ndarray] = []
         self._excluded_ids: set[int] = set()
         self._excluded_pattern: re.Pattern | None = None
+        #: the gradient accumulators (gradient_accumulation_steps) and moving averages (use_ema)
+        self.accumulators: list[np.ndarray] = []
+        self.averages: list[np.ndarray] = []
 
     # -- learning rate --------------------------------------------------------------------
     @property
@@ -230,9 +283,12 @@ class Optimizer:
         self._learning_rate = check_learning_rate(value)
 
     def current_learning_rate(self) -> float:
-        """The rate of the next step: the schedule evaluated at ``iterations``, as Keras does."""
+        """The rate of the next step: the schedule evaluated at ``iterations``, as Keras does;
+        a callable of no argument (Keras' callable learning rate) is called without one."""
         if callable(self._learning_rate):
-            step = self.iterations
+            if _takes_no_argument(self._learning_rate):
+                return check_non_negative("learning_rate()", float(self._learning_rate()))
+            step = self.calls  # = iterations, unless gradients are accumulated (as Keras)
             return check_non_negative(f"learning_rate({step})", float(self._learning_rate(step)))
         return self._learning_rate
 
@@ -242,6 +298,7 @@ class Optimizer:
 
     # -- the step -------------------------------------------------------------------------
     @_checked
+    @_with_accumulation_and_average
     def apply(self, grads: Sequence[np.ndarray], params: Sequence[np.ndarray]) -> None:
         """One step, in Keras' order of operations; the arrays of ``params`` change in place."""
         lr = self.current_learning_rate()  # 1. a schedule is evaluated at `iterations`
@@ -309,6 +366,44 @@ class Optimizer:
 
     def begin_update_steps(self, t: np.floating) -> None:
         """Run once per step, before the update steps (Nadam's momentum product)."""
+
+    # -- Keras' base features: gradient accumulation, moving average of the weights ----------
+    def accumulate(
+        self, grads: Sequence[np.ndarray], params: Sequence[np.ndarray]
+    ) -> list[np.ndarray] | None:
+        """Add ``grads`` to the accumulators; at every k-th call, return the mean of the k
+        gradients (and reset the accumulators), otherwise None."""
+        if not self.accumulators:
+            self.accumulators = [np.zeros_like(w) for w in params]
+        k = self.gradient_accumulation_steps
+        if (self.calls + 1) % k != 0:
+            for a, g in zip(self.accumulators, grads, strict=True):
+                a += g
+            return None
+        mean = [(g + a) / k for g, a in zip(grads, self.accumulators, strict=True)]
+        for a in self.accumulators:
+            a[:] = 0
+        return [m.astype(w.dtype, copy=False) for m, w in zip(mean, params, strict=True)]
+
+    def update_moving_average(self, params: Sequence[np.ndarray], step: int) -> None:
+        """``a <- ema_momentum a + (1 - ema_momentum) w`` (``a = w`` at step 0), then ``w <- a``
+        if ``step + 1`` is a multiple of ``ema_overwrite_frequency`` (``step``: updates done
+        before this call)."""
+        if not self.averages:
+            self.averages = [np.zeros_like(w) for w in params]
+        for a, w in zip(self.averages, params, strict=True):
+            momentum = w.dtype.type(self.ema_momentum if step != 0 else 0)
+            a[:] = momentum * a + (1 - momentum) * w
+        frequency = self.ema_overwrite_frequency
+        if frequency and (step + 1) % frequency == 0:
+            self.finalize_variable_values(params)
+
+    def finalize_variable_values(self, params: Sequence[np.ndarray]) -> None:
+        """With ``use_ema``, set the weights to their moving averages (Keras does it at the end
+        of ``fit``); otherwise nothing."""
+        if self.use_ema and self.averages:
+            for w, a in zip(params, self.averages, strict=True):
+                w[:] = a
 
     # -- clipping -------------------------------------------------------------------------
     def gradient_norms(self, grads: Sequence[np.ndarray]) -> list[float]:

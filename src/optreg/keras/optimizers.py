@@ -46,7 +46,7 @@ __all__ = [
 ]
 
 _serializable = keras.saving.register_keras_serializable(package="optreg")
-_KERAS_BASE = {"learning_rate", "weight_decay", "clipnorm", "clipvalue", "global_clipnorm"}
+_KERAS_BASE = {h.name for h in _np.COMMON}  # arguments of keras.optimizers.Optimizer
 
 
 class _Optimizer(keras.optimizers.Optimizer):
