@@ -45,6 +45,11 @@ OPTIMIZERS: dict[str, tuple[str, dict[str, Any]]] = {
     "adamax": ("Adamax", {}),
     "nadam": ("Nadam", {}),
     "adamw": ("AdamW", {}),
+    "lion": ("Lion", {}),
+    "lamb": ("Lamb", {}),
+    "adafactor": ("Adafactor", {}),
+    "muon": ("Muon", {}),
+    "schedulefree": ("ScheduleFreeAdamW", {}),
 }
 
 

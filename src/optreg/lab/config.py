@@ -18,7 +18,7 @@ from optreg._validation import (
 
 MODELS = ("mlp", "cnn")
 OPTIMIZER_NAMES = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adadelta", "adam",
-                   "adamax", "nadam", "adamw")
+                   "adamax", "nadam", "adamw", "lion", "lamb", "adafactor", "muon", "schedulefree")
 SCHEDULES = ("constant", "exponential", "piecewise", "power", "cosine", "onecycle")
 NORMS = ("none", "batch", "layer")
 STRATEGIES = ("auto", "none", "mirrored", "multiworker")
