@@ -71,6 +71,7 @@ def test_a_seed_that_never_reaches_the_target_is_shown_and_ranked_last():
     slow = comparisons[0]
     assert not slow.seconds_to_target.complete
     assert slow.seconds_to_target.format(3) == "2 ± 0 (1 of 2 seeds)"
+    assert comparisons[0].best_val_accuracy.format(3) == "0.85 ± 0.07"
     assert [c.name for c in rank_by_time_to_target(comparisons)] == ["quick", "steady", "slow"]
     assert [c.name for c in rank_by_epochs_to_target(comparisons)] == ["steady", "quick", "slow"]
     table = comparison_table(comparisons)

@@ -95,9 +95,11 @@ class Spread:
     def format(self, digits: int = 4) -> str:
         if not self.values:
             return "never"
+        mean = f"{self.mean:.{digits}g}"
         if self.seeds == 1:
-            return f"{self.mean:.{digits}g}"
-        text = f"{self.mean:.{digits}g} ± {self.std:.{digits - 2}g}"
+            return mean
+        decimals = len(mean.partition(".")[2])  # the spread to the precision of the mean
+        text = f"{mean} ± {self.std:.{decimals}f}"
         return text if self.complete else f"{text} ({len(self.values)} of {self.seeds} seeds)"
 
 
