@@ -1,7 +1,8 @@
 """The six nbgrader assignments: reproducible sources, a release identical to a fresh
-``nbgrader generate_assignment``, no solution or hidden test in ``exercises/``, complete
-metadata, and solution notebooks that run cleanly (no error, nothing on stderr in a test cell,
-no TensorFlow) in under 30 s."""
+``nbgrader generate_assignment``, no solution in ``exercises/`` and no hidden test in any
+notebook (they live in ``autograder/hidden/`` only), complete metadata whose points are those
+the hidden tests declare, and solution notebooks that run cleanly (no error, nothing on stderr
+in a test cell, no TensorFlow) in under 30 s."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from nbclient import NotebookClient
 
 from optreg.grading import ASSIGNMENTS
 from optreg.grading.course import find_course_root
-from optreg.grading.execute import hidden_lines
+from optreg.grading.grader import hidden_points, hidden_tests_path
 from optreg.grading.release import make_sources, release_to
 
 ROOT = find_course_root(Path(__file__).parent)
@@ -27,6 +28,13 @@ def _nb(folder: str, assignment: str):
 
 def _meta(cell) -> dict:
     return cell.metadata.get("nbgrader", {})
+
+
+def hidden_lines(assignment: str) -> set[str]:
+    """The code lines (long enough to be telling) of an assignment's hidden-test file."""
+    text = hidden_tests_path(ROOT, assignment).read_text()
+    return {line.strip() for line in text.splitlines()
+            if len(line.strip()) >= 20 and not line.strip().startswith(("#", "from ", "import "))}
 
 
 def _solution_lines(source: str) -> list[str]:
@@ -67,9 +75,12 @@ def test_exercises_hold_no_solution_and_no_hidden_test(assignment):
     for marker in ("BEGIN SOLUTION", "END SOLUTION", "HIDDEN TESTS", "_hidden_tests"):
         assert marker not in text
     released = "\n".join(c.source for c in release.cells)
-    secret = set()
+    in_source = "\n".join(c.source for c in source.cells)
+    hidden = {line for line in hidden_lines(assignment) if line not in in_source}
+    assert len(hidden) > 20  # lines the hidden tests share with a solution are checked below
+    assert "@grades(" not in in_source and "student." not in in_source, "hidden tests in a notebook"
+    secret = set(hidden)
     for cell in source.cells:
-        secret |= hidden_lines(cell.source)
         secret |= set(_solution_lines(cell.source))
     public = []  # what the source also shows outside solutions and hidden tests
     for cell in source.cells:
@@ -97,7 +108,10 @@ def test_metadata_points_and_structure(assignment):
         meta = _meta(cell)
         assert meta["points"] > 0 and meta["locked"] and meta["schema_version"] == 3
         assert cell.cell_type == "code"
-        assert "### BEGIN HIDDEN TESTS" in cell.source, f"{meta['grade_id']} has no hidden tests"
+        assert "HIDDEN TESTS" not in cell.source
+    declared = hidden_points(hidden_tests_path(ROOT, assignment))
+    assert declared == {_meta(c)["grade_id"]: _meta(c)["points"] for c in tests}, (
+        "every test cell has hidden tests, worth the cell's points")
     for cell in answers:
         assert not _meta(cell)["locked"] and not _meta(cell)["grade"]
     markdown = sum(len(c.source) for c in source.cells if c.cell_type == "markdown")

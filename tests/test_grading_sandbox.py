@@ -1,4 +1,4 @@
-"""The sandboxed kernel: what student code can and cannot reach (a real kernel, in bwrap)."""
+"""The sandbox: what student code can and cannot reach (the real worker, in bwrap)."""
 
 from __future__ import annotations
 
@@ -8,18 +8,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-import nbformat
-from nbclient import NotebookClient
-from traitlets.config import Config
-
 from optreg.grading.course import find_course_root
-from optreg.grading.sandbox import (
-    Limits,
-    SandboxKernelManager,
-    check_sandbox,
-    prepare_scratch,
-    sandbox_prefix,
-)
+from optreg.grading.sandbox import Limits, check_sandbox, sandbox_prefix
+from optreg.grading.student import StudentProcess
 
 ROOT = find_course_root(Path(__file__).parent)
 sys.path.insert(0, str(ROOT / "autograder"))
@@ -27,26 +18,19 @@ from cases import SNOOP  # noqa: E402
 
 
 def run_in_sandbox(cells: list[str], *, limits: Limits | None = None,
-                   timeout: int = 20) -> list[list[dict]]:
-    """Execute ``cells`` in a sandboxed kernel; returns each cell's outputs."""
-    limits = limits or Limits()
-    tmp = Path(tempfile.mkdtemp(prefix="og-test-"))
-    scratch = prepare_scratch(tmp / "s")
-    config = Config()
-    config.SandboxKernelManager.sandbox_prefix = sandbox_prefix(scratch, 64999, limits)
-    config.SandboxKernelManager.transport = "ipc"
-    config.SandboxKernelManager.ip = str(scratch / ".k")
-    config.SandboxKernelManager.connection_file = str(scratch / ".kernel.json")
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
-    client = NotebookClient(nb, timeout=timeout, allow_errors=True, kernel_name="python3",
-                            kernel_manager_class=SandboxKernelManager, config=config)
-    client.execute(cwd=str(scratch))
-    return [[dict(o) for o in cell.outputs] for cell in nb.cells]
+                   timeout: int = 20) -> list[tuple[str, str | None]]:
+    """Execute ``cells`` in the sandboxed worker; returns each cell's (output, error)."""
+    process = StudentProcess(cells, sandbox_prefix(64999, limits or Limits()),
+                             cell_timeout=timeout)
+    try:
+        process.start()
+    finally:
+        process.close()
+    return [process.results.get(i, ("", "skipped")) for i in range(len(cells))]
 
 
-def _stdout(outputs: list[dict]) -> str:
-    return "".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream")
+def _stdout(result: tuple[str, str | None]) -> str:
+    return result[0]
 
 
 def test_sandbox_starts():
@@ -63,7 +47,8 @@ def test_student_code_reaches_nothing_outside_its_scratch_dir(tmp_path):
     outputs = run_in_sandbox([
         SNOOP,
         f"import os\nprint(__import__('json').dumps(LEAKED + "
-        f"[p for p in [{str(ROOT / 'solutions')!r}, {str(other)!r}] "
+        f"[p for p in [{str(ROOT / 'solutions')!r}, {str(ROOT / 'autograder' / 'hidden')!r}, "
+        f"{str(other)!r}] "
         f"if os.path.exists(p)] + [p for p in (os.listdir({str(ROOT)!r}) if os.path.isdir("
         f"{str(ROOT)!r}) else []) if p != '.venv']))",
         "open('mine.txt', 'w').write('ok'); print(open('mine.txt').read())",
@@ -73,7 +58,7 @@ def test_student_code_reaches_nothing_outside_its_scratch_dir(tmp_path):
     assert _stdout(outputs[2]).strip() == "ok"   # its own scratch directory is writable
 
 
-def test_limits_apply_inside_the_kernel():
+def test_limits_apply_inside_the_sandbox():
     outputs = run_in_sandbox([
         "import resource, os\n"
         "print(resource.getrlimit(resource.RLIMIT_AS)[0] // 2**20,"
@@ -85,16 +70,24 @@ def test_limits_apply_inside_the_kernel():
         "        started += 1\nexcept RuntimeError:\n    pass\nprint(started)",
         "try:\n    open('big.bin', 'wb').write(b'0' * (3 * 2**20))\n    print('wrote')\n"
         "except OSError as e:\n    print('OSError', e.errno)",
-    ], limits=Limits(memory_mb=1024, processes=64, file_size_mb=2))
+        "import os\ntry:\n    os.fork()\n    print('forked')\n"
+        "except OSError:\n    print('refused')",
+        "written = 0\ntry:\n    for i in range(100):\n"
+        "        open(f'f{i}', 'wb').write(b'0' * 2**20)\n        written += 1\n"
+        "except OSError as e:\n    print(written, 'OSError', e.errno)",
+    ], limits=Limits(memory_mb=1024, file_size_mb=2, scratch_mb=8))
     memory, nproc, unprivileged = _stdout(outputs[0]).split()
-    assert (int(memory), int(nproc), unprivileged) == (1024, 64, "True")
+    assert (int(memory), int(nproc), unprivileged) == (1024, 1, "True")
     assert _stdout(outputs[1]).strip() == "MemoryError"
-    assert int(_stdout(outputs[2]).strip()) < 64
+    assert int(_stdout(outputs[2]).strip()) == 0  # one process, one thread
     assert _stdout(outputs[3]).strip().startswith("OSError 27")  # EFBIG
+    assert _stdout(outputs[4]).strip() == "refused"
+    written, _, errno = _stdout(outputs[5]).split()
+    assert int(written) <= 8 and errno == "28"  # ENOSPC: the scratch tmpfs is full
 
 
 def test_system_is_read_only():
-    paths = ["/usr/owned", "/etc/owned", "/owned", "/tmp/owned", "/proc/owned"]
+    paths = ["/usr/owned", "/etc/owned", "/owned", "/tmp/owned", "/proc/owned", "/work/owned"]
     outputs = run_in_sandbox([f"try:\n    open({path!r}, 'w')\n    print('wrote')\n"
                               "except OSError:\n    print('refused')" for path in paths])
     assert [_stdout(o).strip() for o in outputs] == ["refused"] * len(paths)

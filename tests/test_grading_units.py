@@ -1,25 +1,30 @@
-"""Unit tests of the grading pieces that need no kernel: submissions, rebuild, reports, CLI."""
+"""Unit tests of the grading pieces that need no sandbox: the wire format, the checks,
+submissions, rebuild, reports, CLI."""
 
 from __future__ import annotations
 
 import copy
 import csv
 import io
+import json
 import zipfile
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 
 from optreg.cli import main
+from optreg.grading import wire
+from optreg.grading.checks import Failed, close, equal, grades
 from optreg.grading.course import find_course_root
-from optreg.grading.execute import HideHiddenTests, hidden_lines, strip_hidden
 from optreg.grading.report import question_table, write_summary
 from optreg.grading.runner import CSV_COLUMNS, write_grades_csv
 from optreg.grading.submissions import (
     InvalidNotebook,
     collect,
     find_notebook,
+    link_problem,
     read_tolerant,
     rebuild,
     unpack_zip,
@@ -138,29 +143,80 @@ def test_unpack_zip_layouts(tmp_path):
     assert not (tmp_path.parent / "escape.ipynb").exists()
 
 
-def test_hidden_tests_stripped_from_feedback_cells():
-    source = "x = 1\n### BEGIN HIDDEN TESTS\nsecret_reference_value = 12345678\n" \
-             "### END HIDDEN TESTS\ny = 2"
-    assert "secret" not in strip_hidden(source)
-    assert strip_hidden(source).startswith("x = 1") and strip_hidden(source).endswith("y = 2")
-    nb = nbformat.v4.new_notebook()
-    test = nbformat.v4.new_code_cell(source)
-    test.metadata["nbgrader"] = {"grade": True, "grade_id": "t", "points": 1, "solution": False,
-                                 "locked": True}
-    test.outputs = [
-        nbformat.v4.new_output("stream", name="stdout", text="secret_reference_value = 1"),
-        nbformat.v4.new_output("error", ename="AssertionError",
-                               evalue="quote: secret_reference_value = 12345678",
-                               traceback=["secret_reference_value = 12345678"]),
-    ]
-    own = nbformat.v4.new_code_cell("print(1)")
-    own.outputs = [nbformat.v4.new_output("stream", name="stdout", text="leak")]
-    nb.cells = [test, own]
-    assert hidden_lines(source) == {"secret_reference_value = 12345678"}
-    nb, _ = HideHiddenTests().preprocess(nb, {})
-    text = nbformat.writes(nb)
-    assert "secret" not in text and "leak" not in text
-    assert "AssertionError" in text
+def test_wire_round_trip_gives_fresh_plain_values():
+    rng = np.random.default_rng(3)
+    value = [1, 2.5, float("nan"), None, True, "x", (np.arange(6).reshape(2, 3), np.float32(0.5)),
+             {"lr": np.float64(0.1), 3: [np.zeros((0, 2)), np.array([True, False])]}, rng]
+    frame = json.dumps({"value": wire.encode(value)}).encode()
+    back = wire.decode(wire.parse_frame(frame)["value"])
+    assert back[:2] == [1, 2.5] and back[2] != back[2] and back[3:6] == [None, True, "x"]
+    array, half = back[6]
+    assert type(array) is np.ndarray and array.tolist() == [[0, 1, 2], [3, 4, 5]]
+    assert type(half) is float and half == 0.5
+    assert back[7]["lr"] == 0.1 and back[7][3][0].shape == (0, 2)
+    assert back[8].random() == rng.random()  # the generator's state crossed over
+
+
+@pytest.mark.parametrize(("raw", "why"), [
+    ({"a": ["object", [1], ""]}, "dtype"),
+    ({"a": ["float64", [3], "AAAA"]}, "does not fit"),
+    ({"a": ["float64", [-1], ""]}, "shape"),
+    ({"x": 1}, "unknown value tag"),
+    ({"a": 1, "t": []}, "malformed"),
+    ({"c": 0}, "unknown value tag"),               # no callbacks accepted here
+    ({"g": {"bit_generator": "MT19937"}}, "generator"),
+    ({"d": [[[1], 2]]}, "malformed dict"),
+])
+def test_wire_decode_refuses_anything_else(raw, why):
+    with pytest.raises(wire.WireError, match=why):
+        wire.decode(raw)
+    deep: list = []
+    for _ in range(wire.MAX_DEPTH + 5):
+        deep = [deep]
+    with pytest.raises(wire.WireError, match="nested"):
+        wire.decode(deep)
+
+
+def test_wire_encode_refuses_objects():
+    for value in (object(), np.array([object()]), {(1, 2): 3}, lambda: 1, np.complex128(1j)):
+        with pytest.raises(wire.WireError):
+            wire.encode(value)
+    with pytest.raises(wire.WireError, match="not valid JSON"):
+        wire.parse_frame(b"{nope")
+
+
+def test_checks_compare_and_explain():
+    close([1.0, 2.0], np.array([1.0, 2.0 + 1e-9]), "x")
+    close(float("nan"), float("nan"), "nan matches nan")
+    with pytest.raises(Failed, match="expected shape"):
+        close([1.0], [1.0, 2.0], "x")
+    with pytest.raises(Failed, match="first difference at flat index 1"):
+        close([1.0, 3.0], [1.0, 2.0], "x")
+    with pytest.raises(Failed, match="expected a number"):
+        close(None, 1.0, "x")
+    equal((1, [2, "a"]), [1, (2, "a")], "tuples and lists alike")
+    with pytest.raises(Failed, match="expected 2, got 1"):
+        equal(1, 2, "x")
+    with pytest.raises(ValueError, match="points"):
+        grades("t", points=0)
+
+
+def test_links_are_refused(tmp_path):
+    (tmp_path / "alice").mkdir()
+    real = tmp_path / "alice" / f"{ASSIGNMENT}.ipynb"
+    real.write_text("{}")
+    assert link_problem(tmp_path / "alice", real) is None
+    (tmp_path / "bob").mkdir()
+    (tmp_path / "bob" / f"{ASSIGNMENT}.ipynb").symlink_to(real)
+    (tmp_path / "carol").symlink_to(tmp_path / "alice", target_is_directory=True)
+    (tmp_path / "dave").mkdir()
+    outside = tmp_path.parent / f"{tmp_path.name}-outside.ipynb"
+    outside.write_text("{}")
+    (tmp_path / "dave" / f"{ASSIGNMENT}.ipynb").hardlink_to(outside)
+    subs = {s.student_id: s for s in collect(tmp_path, ASSIGNMENT)[0]}
+    assert subs["alice"].problem is None
+    assert "symbolic link" in subs["bob"].problem and "symbolic link" in subs["carol"].problem
+    assert "hard link" in subs["dave"].problem
 
 
 def test_grades_csv_and_summary(tmp_path):

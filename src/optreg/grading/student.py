@@ -158,6 +158,11 @@ class StudentProcess:
                     output, error = reply.get("output"), reply.get("error")
                     self.results[index] = (output if type(output) is str else "",
                                            error if type(error) is str or error is None else "?")
+                    note = (f"cell {self.labels[index]} ran past the time limit: stopped, the "
+                            "next cells were run")
+                    if type(error) is str and error.startswith("TimeLimit") and (
+                            note not in self.notes):
+                        self.notes.append(note)
                 return
             except _Gone as gone:
                 self.stop()
