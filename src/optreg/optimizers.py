@@ -680,21 +680,23 @@ class Adadelta(Optimizer):
 
 
 class Adam(Optimizer):
-    """Adam: momentum (``m``) and RMSprop-style scaling (``s``), both bias-corrected::
+    """Adam: momentum (``m``) and RMSprop-style scaling (``s``), both
+    bias-corrected::
 
         t     = iterations + 1
-        m    <- m + (1 - beta_1) (g - m)          (= beta_1 m + (1 - beta_1) g)
-        s    <- s + (1 - beta_2) (g^2 - s)        (= beta_2 s + (1 - beta_2) g^2)
-        s_max <- max(s_max, s) ; use s_max for s  (amsgrad=True only)
+        m    <- m + (1 - beta_1) (g - m)    (= beta_1 m + (1 - beta_1) g)
+        s    <- s + (1 - beta_2) (g^2 - s)  (= beta_2 s + (1 - beta_2) g^2)
+        s_max <- max(s_max, s), used for s  (amsgrad=True only)
         alpha = lr sqrt(1 - beta_2^t) / (1 - beta_1^t)
         w    <- w - alpha m / (sqrt(s) + epsilon)
 
     Textbook Adam (Kingma & Ba, Algorithm 1) divides the corrected moments,
-    ``w <- w - lr m_hat / (sqrt(s_hat) + eps_hat)`` with ``m_hat = m / (1 - beta_1^t)`` and
-    ``s_hat = s / (1 - beta_2^t)``. Both are the same step when
-    ``eps_hat = epsilon / sqrt(1 - beta_2^t)``: Keras' epsilon ("epsilon hat" in section 2 of the
-    paper) acts larger early in training than the textbook's. The paper's default 1e-8 vs Keras'
-    1e-7 is another small difference.
+    ``w <- w - lr m_hat / (sqrt(s_hat) + eps_hat)`` with
+    ``m_hat = m / (1 - beta_1^t)`` and ``s_hat = s / (1 - beta_2^t)``.
+    Both are the same step when ``eps_hat = epsilon / sqrt(1 - beta_2^t)``:
+    Keras' epsilon ("epsilon hat" in section 2 of the paper) acts larger
+    early in training than the textbook's. The paper's default 1e-8 vs
+    Keras' 1e-7 is another small difference.
     """
 
     hyperparameters = (
@@ -711,7 +713,8 @@ class Adam(Optimizer):
         return state
 
     def update_step(self, g, w, state, lr, t):
-        beta_1, beta_2, m, s = self.beta_1, self.beta_2, state["m"], state["s"]
+        beta_1, beta_2 = self.beta_1, self.beta_2
+        m, s = state["m"], state["s"]
         m += (1 - beta_1) * (g - m)
         s += (1 - beta_2) * (g**2 - s)
         if self.amsgrad:
@@ -751,26 +754,29 @@ class Adamax(Optimizer):
 
 
 class Nadam(Optimizer):
-    """Nadam: Adam with Nesterov momentum (Dozat, 2016), with Keras' momentum schedule::
+    """Nadam: Adam with Nesterov momentum (Dozat, 2016), with Keras'
+    momentum schedule::
 
         t      = iterations + 1
-        mu_t   = beta_1 (1 - 0.5 * 0.96^t)          (momentum schedule)
-        P_t    = mu_1 mu_2 ... mu_t                 (kept across steps)
+        mu_t   = beta_1 (1 - 0.5 * 0.96^t)      (momentum schedule)
+        P_t    = mu_1 mu_2 ... mu_t             (kept across steps)
         m     <- m + (1 - beta_1) (g - m)
         s     <- s + (1 - beta_2) (g^2 - s)
         m_hat  = mu_{t+1} m / (1 - P_t mu_{t+1}) + (1 - mu_t) g / (1 - P_t)
         s_hat  = s / (1 - beta_2^t)
         w     <- w - lr m_hat / (sqrt(s_hat) + epsilon)
 
-    Differences from the textbook: the textbook Nadam (Dozat's simplified form, Geron's book)
-    uses a constant momentum ``mu_t = beta_1``, which gives
-    ``m_hat = beta_1 m / (1 - beta_1^(t+1)) + (1 - beta_1) g / (1 - beta_1^t)``. Keras 3 warms
-    the momentum up instead, from ``beta_1 / 2`` towards ``beta_1``; note that Keras 3 uses
-    ``0.96^t``, which warms up within a few dozen steps, where Dozat's paper and Keras 2 used
-    ``0.96^(0.004 t)`` (a warm-up over thousands of steps). ``m`` itself is updated with the
-    constant ``beta_1`` in both. Keras' Nadam also casts ``beta_1`` and ``beta_2`` to the
-    parameter's dtype before computing ``1 - beta`` (in float32, ``1 - 0.999`` is 0.99998713e-3):
-    mirrored here, as are the float32 ``mu_t`` and ``P_t``.
+    Differences from the textbook: the textbook Nadam (Dozat's simplified
+    form, Geron's book) uses a constant momentum ``mu_t = beta_1``, which
+    gives ``m_hat = beta_1 m / (1 - beta_1^(t+1))
+    + (1 - beta_1) g / (1 - beta_1^t)``. Keras 3 warms the momentum up
+    instead, from ``beta_1 / 2`` towards ``beta_1``; note that Keras 3 uses
+    ``0.96^t``, which warms up within a few dozen steps, where Dozat's paper
+    and Keras 2 used ``0.96^(0.004 t)`` (a warm-up over thousands of steps).
+    ``m`` itself is updated with the constant ``beta_1`` in both. Keras'
+    Nadam also casts ``beta_1`` and ``beta_2`` to the parameter's dtype
+    before computing ``1 - beta`` (in float32, ``1 - 0.999`` is
+    0.99998713e-3): mirrored here, as are the float32 ``mu_t`` and ``P_t``.
     """
 
     hyperparameters = (
