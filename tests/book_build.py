@@ -6,6 +6,7 @@ import contextlib
 import fcntl
 import importlib.util
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -138,3 +139,30 @@ def ensure_built() -> None:
 def html_pages() -> list[Path]:
     """The built pages of the toc entries."""
     return [HTML / f"{name}.html" for name in toc_files()]
+
+
+# What a table looks like when a page shows it as text instead of rendering it.
+MARKDOWN_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)+\|?\s*$", re.M)
+NUMBER = re.compile(r"^[-+]?(\d[\d,]*\.?\d*|\.\d+)(e[-+]?\d+)?%?$", re.I)
+
+
+def raw_markdown_tables(text: str) -> list[str]:
+    """The separator rows (``|---|---|``) of Markdown tables left as text."""
+    return [m.group(0).strip() for m in MARKDOWN_TABLE_RULE.finditer(text)]
+
+
+def text_tables(text: str, min_rows: int = 3) -> list[str]:
+    """Tables printed as aligned text: ``min_rows`` or more consecutive lines that split at runs
+    of two or more spaces into the same number (three or more) of fields, below the first line
+    (the header) with at least two numbers each. Returns each such table's first line."""
+    found, run = [], []
+    for line in [*text.splitlines(), ""]:
+        fields = [f for f in re.split(r"\s{2,}", line.strip()) if f]
+        if run and len(fields) == len(run[0]) and len(fields) >= 3:
+            run.append(fields)
+            continue
+        if len(run) >= min_rows and all(sum(bool(NUMBER.match(f)) for f in row) >= 2
+                                        for row in run[1:]):
+            found.append("  ".join(run[0]))
+        run = [fields] if len(fields) >= 3 else []
+    return found

@@ -15,6 +15,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
+import yaml
 from book_build import (
     HOSTILE_ENVIRONMENT,
     HTML,
@@ -227,14 +228,92 @@ def test_nothing_from_solutions_is_built_or_linked(built):
             assert "solutions/" not in target, f"{path.relative_to(built)} links {target}"
 
 
-def test_exercises_page_links_every_student_notebook(built):
+def load_extension(name: str):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "book" / "_ext" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+STUDENT_URL = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
+REPOSITORY_HOSTS = re.compile(r"https?://(?:www\.)?(?:github\.com|mybinder\.org|"
+                              r"colab\.research\.google\.com)/", re.I)
+
+
+@pytest.mark.parametrize("name", toc_files())
+def test_every_link_leads_somewhere(built, name):
+    """Links inside the book reach a built file; links to a repository, Binder or Colab exist
+    only once the student edition's URL (repository.url) is set, and then lead to it."""
+    page = built / f"{name}.html"
+    soup = BeautifulSoup(page.read_text(), "html.parser")
+    for link in soup.find_all("a", href=True):
+        href = link["href"]
+        if href.startswith(("#", "mailto:", "javascript:")):
+            continue
+        if re.match(r"[a-z]+://", href):
+            if STUDENT_URL:
+                owner_repo = STUDENT_URL.removeprefix("https://github.com/")
+                assert not REPOSITORY_HOSTS.match(href) or owner_repo in href, href
+            else:
+                assert not REPOSITORY_HOSTS.match(href), f"{name} links {href}"
+            continue
+        target = page.parent / href.split("#")[0].split("?")[0]
+        assert target.exists(), f"{name}: {href} leads nowhere"
+    if not STUDENT_URL:
+        assert not soup.select(".dropdown-launch-buttons, a.btn-source-repository-button")
+
+
+def test_exercise_notebooks_are_downloads_from_the_book(built):
     soup = BeautifulSoup((built / "book" / "exercises.html").read_text(), "html.parser")
-    targets = [a.get("href", "") for a in soup.find_all("a")]
-    for name in ["01_optimizers", "02_schedules", "03_initialization", "04_normalization",
-                 "05_regularization", "06_augmentation"]:
-        assert any(f"exercises/{name}/{name}.ipynb" in t for t in targets), name
+    downloads = [a["href"] for a in soup.select("a.reference.download")]
+    names = sorted(Path(href).name for href in downloads)
+    assert names == [f"{p.name}.ipynb" for p in sorted((ROOT / "exercises").iterdir())
+                     if p.is_dir()]
+    for href in downloads:
+        notebook = json.loads(((built / "book") / href).read_text())
+        assert notebook["cells"], href
 
 
+def test_launch_buttons_open_the_page_on_binder_and_colab_once_the_url_is_set(built):
+    html = (built / "book" / "01_optimizers.html").read_text()
+    if not STUDENT_URL:
+        assert "mybinder.org" not in html and "colab.research.google.com" not in html
+        assert "launch-buttons" not in html
+        return
+    owner_repo = STUDENT_URL.removeprefix("https://github.com/")
+    assert f"mybinder.org/v2/gh/{owner_repo}/" in html and "01_optimizers.ipynb" in html
+    assert f"colab.research.google.com/github/{owner_repo}/" in html
+
+
+class FakeConfig:
+    def __init__(self, url: str):
+        self.html_theme_options = {
+            "repository_url": url, "repository_branch": "main",
+            "launch_buttons": {"notebook_interface": "jupyterlab", "thebe": False,
+                               "binderhub_url": "https://mybinder.org",
+                               "colab_url": "https://colab.research.google.com"}}
+        self.myst_substitutions = {"other": "kept"}
+
+
+def test_student_edition_links_follow_the_one_setting():
+    extension = load_extension("student_edition")
+    unset = FakeConfig("")
+    extension.configure(None, unset)
+    assert unset.html_theme_options["use_repository_button"] is False
+    assert unset.html_theme_options["launch_buttons"] == {"notebook_interface": "jupyterlab",
+                                                          "thebe": False}
+    assert unset.myst_substitutions == {"other": "kept", "student_repository": "",
+                                        "student_blob": "", "student_colab": ""}
+    published = FakeConfig("https://github.com/some-course/optreg-student")
+    extension.configure(None, published)
+    assert published.html_theme_options["use_repository_button"] is True
+    assert published.html_theme_options["launch_buttons"]["binderhub_url"]
+    assert published.myst_substitutions["student_blob"] == (
+        "https://github.com/some-course/optreg-student/blob/main/")
+    assert published.myst_substitutions["student_colab"] == (
+        "https://colab.research.google.com/github/some-course/optreg-student/blob/main/")
+    with pytest.raises(Exception, match="https://github.com/OWNER/REPO"):
+        extension.configure(None, FakeConfig("https://gitlab.example.org/course"))
 
 
 def test_each_chapter_has_a_static_widget_with_frames(built):
@@ -252,7 +331,7 @@ def test_each_chapter_has_a_static_widget_with_frames(built):
 
 def test_exercises_page_links_existing_student_notebooks():
     text = (ROOT / "book" / "exercises.md").read_text()
-    linked = set(re.findall(r"/blob/main/(exercises/[\w/]+\.ipynb)", text))
+    linked = set(re.findall(r"\{download\}`[^`<]*<\.\./(exercises/[\w/]+\.ipynb)>`", text))
     assert len(linked) == 6
     for path in linked:
         assert (ROOT / path).exists(), path

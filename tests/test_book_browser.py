@@ -1,5 +1,6 @@
 """The built book in headless Chromium: every page loads without JavaScript errors, its images
-load, its math is typeset by the local MathJax, and each chapter's sliders change its figure.
+load, its math is typeset by the local MathJax, no table is shown as Markdown or printed text
+instead of rendered, and each chapter's sliders change its figure.
 
 Builds the book first when `_build/html` is missing or stale (the command of `make book`),
 serves it on localhost and saves a screenshot of each page to `_build/screenshots/`.
@@ -16,7 +17,16 @@ import threading
 from pathlib import Path
 
 import pytest
-from book_build import HTML, ROOT, book_lock, ensure_built, page_source, toc_files
+from book_build import (
+    HTML,
+    ROOT,
+    book_lock,
+    ensure_built,
+    page_source,
+    raw_markdown_tables,
+    text_tables,
+    toc_files,
+)
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -101,6 +111,25 @@ step();
 """
 
 
+# What the reader sees of the page, without the cells' source code (which may well build a
+# Markdown table as a string).
+VISIBLE_TEXT = """
+const article = document.querySelector("article") || document.body;
+const inputs = Array.from(article.querySelectorAll(".cell_input"));
+inputs.forEach((e) => { e.dataset.display = e.style.display; e.style.display = "none"; });
+const text = article.innerText;
+inputs.forEach((e) => { e.style.display = e.dataset.display; });
+return text;
+"""
+
+# Text outputs of cells (printed or returned), not the package source they list.
+OUTPUT_TEXTS = """
+return Array.from(document.querySelectorAll(".cell_output pre"))
+  .filter((pre) => !pre.closest("[class*=highlight-python]"))
+  .map((pre) => pre.innerText);
+"""
+
+
 def has_math(name: str) -> bool:
     text = page_source(name).read_text()
     return bool(re.search(r"\$[^$\n]+\$|\$\$|\\begin\{", text))
@@ -131,6 +160,10 @@ def test_page_loads_cleanly(server, browser, name):
         text = browser.execute_script(UNTYPESET_TEXT)
         for raw in ["$$", "\\(", "\\[", "\\begin{"]:
             assert raw not in text, f"{name}: raw TeX {raw!r} left on the page"
+    raw = raw_markdown_tables(browser.execute_script(VISIBLE_TEXT))
+    assert not raw, f"{name}: Markdown tables shown as text: {raw}"
+    printed = [row for text in browser.execute_script(OUTPUT_TEXTS) for row in text_tables(text)]
+    assert not printed, f"{name}: tables printed as text instead of rendered: {printed}"
     errors = severe_errors(browser)
     assert not errors, f"{name}: JavaScript errors {errors}"
 

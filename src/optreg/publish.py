@@ -36,7 +36,20 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-STUDENT_REPOSITORY = "https://github.com/optreg-course/optreg"
+
+def _configured_repository() -> str:
+    """``repository.url`` of the book's ``_config.yml``: the one setting of the student
+    edition's address, empty until it is published (the book then shows no link to it)."""
+    import yaml
+
+    config = Path(__file__).resolve().parents[2] / "_config.yml"
+    if not config.is_file():
+        return ""
+    return (yaml.safe_load(config.read_text(encoding="utf-8")).get("repository") or {}).get(
+        "url") or ""
+
+
+STUDENT_REPOSITORY = _configured_repository()
 
 # What never leaves the instructors' repository (patterns on POSIX paths; "dir/" = everything
 # under dir). autograder/ holds the assignment sources (solutions and hidden tests), the hidden
@@ -71,10 +84,11 @@ SHARED_WITH_PACKAGE: dict[str, frozenset[str]] = {
 REGION = re.compile(r"^\s*#+\s*(BEGIN|END)\s+(SOLUTION|HIDDEN)")
 MARKER = re.compile(r"^[ \t]*#+[ \t]*(BEGIN|END)[ \t]+(SOLUTION|HIDDEN)[^\n]*", re.MULTILINE)
 
+_AT = f", <{STUDENT_REPOSITORY}>," if STUDENT_REPOSITORY else ","
 STUDENT_NOTE = f"""\
 ## Student edition
 
-This is the **student edition** of the course, <{STUDENT_REPOSITORY}>, exported from the
+This is the **student edition** of the course{_AT} exported from the
 instructors' repository by `python -m optreg.publish`. It holds the book, the `optreg` package,
 the labs and the exercise notebooks in `exercises/`. The nbgrader source notebooks
 (`solutions/`), the autograder's sources with the hidden tests, and the tests that need them are
@@ -273,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
         print(error, file=sys.stderr)
         return 1
     print(f"student edition: {len(files)} files written to {args.outdir} "
-          f"(repository {STUDENT_REPOSITORY})")
+          f"(repository {STUDENT_REPOSITORY or 'not set: repository.url in _config.yml'})")
     return 0
 
 
