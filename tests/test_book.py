@@ -28,6 +28,8 @@ from book_build import (
     hermetic_module,
     html_pages,
     page_source,
+    raw_markdown_tables,
+    text_tables,
     toc_files,
 )
 from bs4 import BeautifulSoup
@@ -435,3 +437,15 @@ def test_a_cache_of_other_settings_is_removed(tmp_path):
     (tmp_path / ".jupyter_cache" / "old" / "executed").mkdir(parents=True)
     current = hermetic.cache_folder(tmp_path, "new")
     assert [p.name for p in (tmp_path / ".jupyter_cache").iterdir()] == ["new"] == [current.name]
+
+
+def test_tables_left_as_text_are_recognised():
+    """The browser test's detectors: a Markdown table shown raw (as MyST-NB's CommonMark
+    rendering of ``display(Markdown(table))`` once did), and a table printed as aligned text."""
+    raw = "| run | norm | best val acc |\n|---|---|---:|\n| norm-none | none | 0.708 |"
+    assert raw_markdown_tables(raw) == ["|---|---|---:|"]
+    assert raw_markdown_tables("a | b, and |x| = 1\nf(x) = |x - 1|") == []
+    printed = ("initializer     measured var    target\nGlorotNormal        0.004979  0.005000\n"
+               "HeNormal            0.006703  0.006667\nOrthogonal: max |W^T W - I| = 0.0")
+    assert text_tables(printed) == ["initializer  measured var  target"]
+    assert text_tables("bias +0:  0.0% of the units never fire\nepoch 1  loss 0.3") == []
