@@ -37,6 +37,14 @@ __all__ = [
     "silu",
     "softplus",
     "softmax",
+    "relu6",
+    "hard_sigmoid",
+    "hard_silu",
+    "hard_swish",
+    "softsign",
+    "mish",
+    "celu",
+    "log_sigmoid",
     "linear_grad",
     "sigmoid_grad",
     "tanh_grad",
@@ -49,7 +57,16 @@ __all__ = [
     "silu_grad",
     "softplus_grad",
     "softmax_grad",
+    "relu6_grad",
+    "hard_sigmoid_grad",
+    "hard_silu_grad",
+    "hard_swish_grad",
+    "softsign_grad",
+    "mish_grad",
+    "celu_grad",
+    "log_sigmoid_grad",
     "softmax_vjp",
+    "Maxout",
     "get",
     "vjp",
     "SELU_ALPHA",
@@ -233,6 +250,105 @@ def softplus_grad(x: ArrayLike) -> np.ndarray:
     return sigmoid(x)
 
 
+# --- more of Keras' activations: bounded, smooth, piecewise-linear -----------------------------
+def relu6(x: ArrayLike) -> np.ndarray:
+    r""":math:`\min(\max(0, x), 6)`: ReLU capped at 6 (MobileNet; robust in low precision)."""
+    x = _float_array(x)
+    return np.clip(x, 0, 6).astype(x.dtype)
+
+
+def relu6_grad(x: ArrayLike) -> np.ndarray:
+    r"""1 for :math:`0 < x < 6`, else 0 (0 at both kinks, like TensorFlow)."""
+    x = _float_array(x)
+    return ((x > 0) & (x < 6)).astype(x.dtype)
+
+
+def hard_sigmoid(x: ArrayLike) -> np.ndarray:
+    r""":math:`\mathrm{relu6}(x + 3) / 6`: 0 below -3, 1 above 3, the line ``x / 6 + 1/2``
+    between: a sigmoid of straight pieces (Keras 3; Keras 2 used ``0.2 x + 0.5``)."""
+    x = _float_array(x)
+    return (relu6(x + 3) / 6).astype(x.dtype)
+
+
+def hard_sigmoid_grad(x: ArrayLike) -> np.ndarray:
+    r"""1/6 for :math:`-3 < x < 3`, else 0."""
+    return relu6_grad(_float_array(x) + 3) / 6
+
+
+def hard_silu(x: ArrayLike) -> np.ndarray:
+    r""":math:`x\,\mathrm{hard\_sigmoid}(x)`, hard swish (MobileNetV3): swish without ``exp``."""
+    x = _float_array(x)
+    return x * hard_sigmoid(x)
+
+
+def hard_silu_grad(x: ArrayLike) -> np.ndarray:
+    r"""0 below -3, 1 above 3, :math:`(2x + 3) / 6` between (product rule)."""
+    x = _float_array(x)
+    return hard_sigmoid(x) + x * hard_sigmoid_grad(x)
+
+
+hard_swish = hard_silu
+hard_swish_grad = hard_silu_grad
+
+
+def softsign(x: ArrayLike) -> np.ndarray:
+    r""":math:`x / (1 + |x|)`: like tanh, in (-1, 1), but approaches its bounds polynomially
+    (as :math:`1/x`), not exponentially, so it saturates more gently."""
+    x = _float_array(x)
+    return x / (1 + np.abs(x))
+
+
+def softsign_grad(x: ArrayLike) -> np.ndarray:
+    r""":math:`1 / (1 + |x|)^2`."""
+    x = _float_array(x)
+    return 1 / (1 + np.abs(x)) ** 2
+
+
+def mish(x: ArrayLike) -> np.ndarray:
+    r""":math:`x \tanh(\mathrm{softplus}(x))` (Misra, 2019): smooth, non-monotonic like swish,
+    unbounded above, bounded below (minimum about -0.31)."""
+    x = _float_array(x)
+    return x * np.tanh(softplus(x))
+
+
+def mish_grad(x: ArrayLike) -> np.ndarray:
+    r""":math:`\tanh(\mathrm{sp}(x)) + x\,\sigma(x)(1 - \tanh^2(\mathrm{sp}(x)))`, since
+    :math:`\mathrm{sp}' = \sigma`."""
+    x = _float_array(x)
+    t = np.tanh(softplus(x))
+    return t + x * sigmoid(x) * (1 - t * t)
+
+
+def celu(x: ArrayLike, alpha: float = 1.0) -> np.ndarray:
+    r""":math:`\max(0, x) + \alpha(e^{\min(0, x)/\alpha} - 1)` (Barron, 2017): ELU rescaled
+    so that its derivative is continuous at 0 for every alpha."""
+    alpha = check_positive("alpha", alpha)
+    x = _float_array(x)
+    return (np.maximum(x, 0) + alpha * np.expm1(np.minimum(x, 0) / alpha)).astype(x.dtype)
+
+
+def celu_grad(x: ArrayLike, alpha: float = 1.0) -> np.ndarray:
+    r"""1 for :math:`x > 0`, :math:`e^{x/\alpha}` for :math:`x \le 0` (both 1 at 0).
+
+    TensorFlow's autodiff of Keras' ``celu`` gives 2 at exactly 0 (``max(x, 0)`` and
+    ``min(x, 0)`` each pass the gradient on a tie); the derivative is 1 on both sides."""
+    alpha = check_positive("alpha", alpha)
+    x = _float_array(x)
+    return np.where(x > 0, 1.0, np.exp(np.minimum(x, 0) / alpha)).astype(x.dtype)
+
+
+def log_sigmoid(x: ArrayLike) -> np.ndarray:
+    r""":math:`\log \sigma(x) = -\mathrm{softplus}(-x)`, without computing :math:`\sigma`
+    (whose log would be ``log(0) = -inf`` for large negative x)."""
+    x = _float_array(x)
+    return -softplus(-x)
+
+
+def log_sigmoid_grad(x: ArrayLike) -> np.ndarray:
+    r""":math:`1 - \sigma(x) = \sigma(-x)`."""
+    return sigmoid(-_float_array(x))
+
+
 # --- softmax ---------------------------------------------------------------------------------
 def softmax(x: ArrayLike, axis: int = -1) -> np.ndarray:
     """:math:`s_i = e^{x_i} / \\sum_j e^{x_j}` along ``axis``.
@@ -276,6 +392,14 @@ _ACTIVATIONS: dict[str, tuple[Callable[..., np.ndarray], Callable[..., np.ndarra
     "silu": (silu, silu_grad),
     "softplus": (softplus, softplus_grad),
     "softmax": (softmax, softmax_grad),
+    "relu6": (relu6, relu6_grad),
+    "hard_sigmoid": (hard_sigmoid, hard_sigmoid_grad),
+    "hard_silu": (hard_silu, hard_silu_grad),
+    "hard_swish": (hard_swish, hard_swish_grad),
+    "softsign": (softsign, softsign_grad),
+    "mish": (mish, mish_grad),
+    "celu": (celu, celu_grad),
+    "log_sigmoid": (log_sigmoid, log_sigmoid_grad),
 }
 
 
@@ -302,3 +426,84 @@ def vjp(name: str | None, x: ArrayLike, dy: ArrayLike) -> np.ndarray:
     if f is softmax:
         return softmax_vjp(x, dy)
     return f_grad(x) * np.asarray(dy)
+
+
+# --- maxout: an activation with its own weights ------------------------------------------------
+class Maxout:
+    """Maxout (Goodfellow et al., 2013): each unit is the largest of ``pieces`` affine maps::
+
+        z[b, p, u] = x[b] @ kernel[:, p, u] + bias[p, u]        (p = 0 .. pieces - 1)
+        y[b, u]    = max_p z[b, p, u]
+
+    A maxout unit learns a convex piecewise-linear activation (with ``pieces=2`` it can be ReLU,
+    leaky ReLU or ``|x|``); it never saturates, and its gradient flows through the winning piece
+    only::
+
+        dz[b, p, u]  = dy[b, u] if p is the winner of (b, u) else 0    (the first, on ties)
+        d kernel     = x.T @ dz ;  d bias = sum of dz over the batch ;  dx = dz @ kernel.T
+
+    The layer protocol of ``optreg.nn`` (``forward``, ``backward``, ``params``, ``grads``); its
+    Keras twin is ``optreg.keras.layers.Maxout``. Memory and compute: ``pieces`` times a Dense
+    layer's.
+    """
+
+    def __init__(
+        self,
+        units: int,
+        pieces: int = 2,
+        kernel_initializer: str = "glorot_uniform",
+        bias_initializer: str = "zeros",
+        seed: int | None = None,
+        dtype: str = "float32",
+    ) -> None:
+        from optreg._validation import check_int
+
+        self.units = check_int("units", units, minimum=1)
+        self.pieces = check_int("pieces", pieces, minimum=1)
+        self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
+        self.seed = seed
+        self.dtype = np.dtype(dtype)
+        if self.dtype.kind != "f":
+            raise ValueError(f"dtype must be a floating dtype, got {dtype!r}")
+        self.params: dict[str, np.ndarray] = {}
+        self.grads: dict[str, np.ndarray] = {}
+        self.built = False
+
+    def build(self, input_shape: tuple[int, ...]) -> None:
+        """``kernel`` (features, pieces, units), initialized as a Dense kernel of
+        ``pieces * units`` units, and ``bias`` (pieces, units)."""
+        from optreg import initializers
+
+        if len(input_shape) != 2:
+            raise ValueError(f"Maxout expects inputs of shape (batch, features), got {input_shape}")
+        features, p, u = int(input_shape[-1]), self.pieces, self.units
+        kernel_init = initializers.get(self.kernel_initializer)
+        if self.seed is not None and hasattr(kernel_init, "seed"):
+            kernel_init = type(kernel_init).from_config(
+                {**kernel_init.get_config(), "seed": self.seed}
+            )
+        kernel = np.asarray(kernel_init((features, p * u), dtype=self.dtype))
+        self.params["kernel"] = kernel.reshape(features, p, u)
+        self.params["bias"] = np.asarray(
+            initializers.get(self.bias_initializer)((p, u), dtype=self.dtype)
+        )
+        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+        self.built = True
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        x = np.asarray(x, dtype=self.dtype)
+        if not self.built:
+            self.build(x.shape)
+        z = np.einsum("bi,ipu->bpu", x, self.params["kernel"]) + self.params["bias"]
+        winner = z.argmax(axis=1)  # (batch, units): the index of the largest piece
+        self._cache = (x, winner)
+        return np.take_along_axis(z, winner[:, None, :], axis=1)[:, 0, :]
+
+    def backward(self, dy: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        x, winner = self._cache
+        dy = np.asarray(dy, dtype=self.dtype)
+        dz = np.zeros((len(x), self.pieces, self.units), dtype=self.dtype)
+        np.put_along_axis(dz, winner[:, None, :], dy[:, None, :], axis=1)  # the winner only
+        self.grads["kernel"][...] = np.einsum("bi,bpu->ipu", x, dz)
+        self.grads["bias"][...] = dz.sum(axis=0)
+        return np.einsum("bpu,ipu->bi", dz, self.params["kernel"]) if input_grad else None

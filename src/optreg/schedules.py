@@ -14,6 +14,7 @@ PowerDecay             ``eta0 / (1 + t / s) ** c``         (Géron's power sched
 PiecewiseConstantDecay ``values[i]`` for ``boundaries[i-1] < t <= boundaries[i]``
 PolynomialDecay        ``(eta0 - eta_end) * (1 - t / s) ** p + eta_end``
 CosineDecay            ``eta0 * ((1 - alpha) * (1 + cos(pi * t / s)) / 2 + alpha)``
+CosineDecayRestarts    the same in periods ``s t_mul^i`` with peaks ``m_mul^i eta0`` (SGDR)
 OneCycle               linear rise, linear fall, then a short linear "annihilation"
 ====================== =====================================================================
 
@@ -54,6 +55,7 @@ __all__ = [
     "PiecewiseConstantDecay",
     "PolynomialDecay",
     "CosineDecay",
+    "CosineDecayRestarts",
     "OneCycle",
     "ReduceLROnPlateau",
     "LearningRateRangeTest",
@@ -402,6 +404,76 @@ class CosineDecay(LearningRateSchedule):
             "name": self.name,
             "warmup_target": self.warmup_target,
             "warmup_steps": self.warmup_steps,
+        }
+
+
+def _check_restarts_args(
+    initial_learning_rate: Any, first_decay_steps: Any, t_mul: Any, m_mul: Any, alpha: Any
+) -> tuple[float, float, float, float, float]:
+    return (
+        check_non_negative("initial_learning_rate", initial_learning_rate),
+        check_positive("first_decay_steps", first_decay_steps),
+        check_positive("t_mul", t_mul),
+        check_non_negative("m_mul", m_mul),
+        check_range("alpha", alpha, 0.0, 1.0),
+    )
+
+
+def restart_period(x: float, t_mul: float) -> tuple[float, float]:
+    """The period ``i`` that contains ``x = t / first_decay_steps`` and the fraction ``f`` of it
+    done, when period ``i`` lasts ``t_mul^i`` (in units of the first period)."""
+    if t_mul == 1:
+        i = math.floor(x)
+        return i, x - i
+    # periods 0 .. i-1 last (1 - t_mul^i) / (1 - t_mul) in all: solve for the i that contains x
+    i = math.floor(math.log(1 - x * (1 - t_mul)) / math.log(t_mul))
+    return i, (x - (1 - t_mul**i) / (1 - t_mul)) / t_mul**i
+
+
+class CosineDecayRestarts(LearningRateSchedule):
+    """Cosine decay with warm restarts (SGDR, Loshchilov & Hutter, 2017)::
+
+        T_i    = first_decay_steps * t_mul^i         (the length of period i = 0, 1, ...)
+        i, f   = the period containing t, and the fraction of it done (``restart_period``)
+        eta(t) = eta0 * ((1 - alpha) * m_mul^i * (1 + cos(pi f)) / 2 + alpha)
+
+    Each period is a cosine decay from ``m_mul^i eta0`` down to ``alpha eta0``, then the rate
+    jumps back up (a "warm" restart: the weights are kept). Longer periods (``t_mul = 2``) and
+    lower peaks (``m_mul < 1``) spend more and more time at small rates. As in Keras, the floor
+    ``alpha eta0`` is not multiplied by ``m_mul^i``.
+    """
+
+    def __init__(
+        self,
+        initial_learning_rate: float,
+        first_decay_steps: float,
+        t_mul: float = 2.0,
+        m_mul: float = 1.0,
+        alpha: float = 0.0,
+        name: str = "SGDRDecay",
+    ) -> None:
+        (
+            self.initial_learning_rate,
+            self.first_decay_steps,
+            self.t_mul,
+            self.m_mul,
+            self.alpha,
+        ) = _check_restarts_args(initial_learning_rate, first_decay_steps, t_mul, m_mul, alpha)
+        self.name = name
+
+    def __call__(self, step: int) -> float:
+        i, f = restart_period(_check_step(step) / self.first_decay_steps, self.t_mul)
+        cosine = 0.5 * (1 + math.cos(math.pi * f))
+        return self.initial_learning_rate * ((1 - self.alpha) * self.m_mul**i * cosine + self.alpha)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "first_decay_steps": self.first_decay_steps,
+            "t_mul": self.t_mul,
+            "m_mul": self.m_mul,
+            "alpha": self.alpha,
+            "name": self.name,
         }
 
 

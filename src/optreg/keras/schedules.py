@@ -28,6 +28,7 @@ __all__ = [
     "PiecewiseConstantDecay",
     "PolynomialDecay",
     "CosineDecay",
+    "CosineDecayRestarts",
     "OneCycle",
 ]
 
@@ -254,6 +255,55 @@ class CosineDecay(_Base):
 
     def get_config(self) -> dict[str, Any]:
         return np_schedules.CosineDecay.get_config(self)
+
+
+@_register
+class CosineDecayRestarts(_Base):
+    """Cosine decay with warm restarts (SGDR); equations in
+    ``optreg.schedules.CosineDecayRestarts``::
+
+    i, f = the period containing t (lengths first_decay_steps t_mul^i), the fraction done
+    eta(t) = eta0 ((1 - alpha) m_mul^i (1 + cos(pi f)) / 2 + alpha)
+    """
+
+    def __init__(
+        self,
+        initial_learning_rate: float,
+        first_decay_steps: float,
+        t_mul: float = 2.0,
+        m_mul: float = 1.0,
+        alpha: float = 0.0,
+        name: str = "SGDRDecay",
+    ) -> None:
+        super().__init__()
+        (
+            self.initial_learning_rate,
+            self.first_decay_steps,
+            self.t_mul,
+            self.m_mul,
+            self.alpha,
+        ) = np_schedules._check_restarts_args(
+            initial_learning_rate, first_decay_steps, t_mul, m_mul, alpha
+        )
+        self.name = name
+
+    def restart_period(self, x):
+        if self.t_mul == 1:
+            i = ops.floor(x)
+            return i, x - i
+        t_mul = ops.cast(self.t_mul, x.dtype)
+        i = ops.floor(ops.log(1 - x * (1 - t_mul)) / ops.log(t_mul))
+        return i, (x - (1 - ops.power(t_mul, i)) / (1 - t_mul)) / ops.power(t_mul, i)
+
+    def __call__(self, step):
+        eta0 = ops.convert_to_tensor(self.initial_learning_rate)
+        i, f = self.restart_period(_as_float(step, eta0) / self.first_decay_steps)
+        cosine = 0.5 * (1 + ops.cos(math.pi * f))
+        m_mul = ops.cast(self.m_mul, eta0.dtype)
+        return eta0 * ((1 - self.alpha) * ops.power(m_mul, i) * cosine + self.alpha)
+
+    def get_config(self) -> dict[str, Any]:
+        return np_schedules.CosineDecayRestarts.get_config(self)
 
 
 @_register
