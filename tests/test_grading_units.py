@@ -138,8 +138,13 @@ def test_unpack_zip_layouts(tmp_path):
     evil = tmp_path / "evil.zip"
     with zipfile.ZipFile(evil, "w") as zf:
         zf.writestr("../../escape.ipynb", "{}")
-    with pytest.raises(ValueError, match="outside"):
-        unpack_zip(evil, tmp_path / "e")
+        zf.writestr("dave/02_schedules.ipynb", "{}")
+        zf.writestr("erin/../../02_schedules.ipynb", "{}")
+    refused: dict = {}
+    out = unpack_zip(evil, tmp_path / "e", refused)  # only the bad members are refused
+    assert "outside" in refused[""] and "escape.ipynb" in refused[""]
+    assert "outside" in refused["erin"]
+    assert (out / "dave" / "02_schedules.ipynb").is_file()
     assert not (tmp_path.parent / "escape.ipynb").exists()
 
 

@@ -129,6 +129,8 @@ def _feedback(course: Path, db: Path, task: dict) -> Path:
     app = _FEEDBACK_APPS.get("app")
     if app is None:
         config = workspace_config(course, db_path=db)
+        # the student's markdown and outputs are hostile: no script, handler or iframe
+        config.HTMLExporter.sanitize_html = True
         app = GenerateFeedback(coursedir=CourseDirectory(config=config), config=config)
         app.force = True
         app.log.setLevel(logging.ERROR)

@@ -11,7 +11,26 @@ it receives from ``student`` is plain data decoded by the grader, so NumPy, ``==
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+
 import numpy as np
+
+# True while a hidden test runs: failure messages then name the case and the kind of error,
+# never the expected values nor what the student's code returned (which can encode the
+# hidden inputs); see :func:`hidden_mode`.
+_HIDDEN = contextvars.ContextVar("optreg_hidden_checks", default=False)
+
+
+@contextlib.contextmanager
+def hidden_mode():
+    """Within: :func:`close`, :func:`equal` and :func:`as_array` describe failures without
+    showing values (used by the grader around hidden tests)."""
+    token = _HIDDEN.set(True)
+    try:
+        yield
+    finally:
+        _HIDDEN.reset(token)
 
 
 class Failed(AssertionError):
@@ -54,6 +73,9 @@ def as_array(got, what: str) -> np.ndarray:
     try:
         array = np.asarray(got, dtype=float)
     except (TypeError, ValueError):
+        if _HIDDEN.get():
+            raise Failed(f"{what}: expected numbers on a hidden case, got a value of type "
+                         f"{type(got).__name__}") from None
         raise Failed(f"{what}: expected numbers, got {_describe(got)}") from None
     return array
 
@@ -64,14 +86,23 @@ def close(got, want, what: str, rtol: float = 1e-7, atol: float = 1e-12) -> None
     Shapes must agree; NaN matches only NaN, an infinity only the same infinity."""
     want = np.asarray(want, dtype=float)
     if got is None or isinstance(got, str | bool):
+        shown = type(got).__name__ if _HIDDEN.get() else _describe(got)
         raise Failed(f"{what}: expected {'a number' if want.ndim == 0 else 'an array'}, "
-                     f"got {_describe(got)}")
+                     f"got {shown}")
     got = as_array(got, what)
     if got.shape != want.shape:
         raise Failed(f"{what}: expected shape {want.shape}, got shape {got.shape}")
     with np.errstate(invalid="ignore", over="ignore"):
         ok = (got == want) | (np.abs(got - want) <= atol + rtol * np.abs(want))
     ok |= np.isnan(got) & np.isnan(want)
+    if not ok.all() and _HIDDEN.get():
+        with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+            error = np.abs(got - want) / np.maximum(np.abs(want), atol + 1e-300)
+        worst = float(np.nanmax(np.where(ok, 0.0, error), initial=0.0))
+        worst_text = f"{worst:.2g}" if np.isfinite(worst) and worst > 0 else "not a number"
+        raise Failed(f"{what}: wrong values on a hidden case: shape {got.shape} as expected, "
+                     f"{int((~ok).sum())} of {ok.size} values wrong, largest relative error "
+                     f"{worst_text}")
     if not ok.all():
         i = int(np.flatnonzero(~ok.ravel())[0])
         raise Failed(f"{what}: expected {_show(want)} but got {_show(got)} (first difference at "
@@ -103,15 +134,33 @@ def _same(got, want) -> bool:
 def equal(got, want, what: str) -> None:
     """Fail unless ``got`` equals ``want`` exactly (lists and tuples alike, arrays elementwise)."""
     if not _same(got, want):
+        if _HIDDEN.get():
+            raise Failed(f"{what}: wrong value on a hidden case (got a value of type "
+                         f"{type(got).__name__}{_size(got)})")
         raise Failed(f"{what}: expected {_describe(want)}, got {_describe(got)}")
 
 
+def _size(value) -> str:
+    if isinstance(value, np.ndarray):
+        return f", shape {value.shape}"
+    if isinstance(value, list | tuple | dict | str):
+        return f", length {len(value)}"
+    return ""
+
+
 def pure(function, *args, **kwargs):
-    """Call the student's ``function`` and fail if it modified any argument in place."""
+    """Call the student's ``function`` and fail if it modified any argument in place.
+
+    The grader's own arguments are never changed by a call (the references are computed from
+    them); what is compared is the state the worker reports its copies were left in. That is
+    the student's process's word: it can only cost the point (a lying worker keeps it, and it
+    still needs the values the grader checks)."""
     before = [np.copy(a) if isinstance(a, np.ndarray) else _copy(a) for a in args]
     value = function(*args, **kwargs)
     params = function.student.last.params
-    for i, (old, new) in enumerate(zip(before, args, strict=True)):
+    after = function.student.last.after[0] if function.student.last.after else []
+    after = list(after) + list(args[len(after):]) if type(after) is list else list(args)
+    for i, (old, new) in enumerate(zip(before, after[:len(before)], strict=True)):
         if old is not _SKIP and not _same(new, old):
             name = params[i] if i < len(params) else f"number {i + 1}"
             raise Failed(f"{function.name} modified its argument {name} in place: return new "
@@ -132,7 +181,11 @@ def _copy(value):
 
 def returns_copy(function, what: str) -> None:
     """Fail if the latest call of ``function`` returned a view of (or the same array as) one of
-    its inputs."""
+    its inputs.
+
+    Memory sharing is only visible inside the student's process, so this is the worker's word:
+    it can only cost a point, never give one (a lying worker keeps at most the point of a
+    function whose values the grader verified)."""
     check(not function.student.last.shares_memory,
           f"{what} must return a new array: its result shares memory with the input (return a "
           "copy, not a view)")

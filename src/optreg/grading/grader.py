@@ -34,9 +34,11 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from nbgrader.utils import is_grade
 from traitlets import Float, List, Unicode
 
+from optreg.grading.checks import Failed, hidden_mode
 from optreg.grading.student import Function, Student, StudentFailure, StudentProcess
 
 VISIBLE = "<visible tests>"
+TOTAL_OUTPUT = 100_000  # characters of the student's cell outputs kept in the whole notebook
 
 
 def hidden_tests_path(root: Path, assignment: str) -> Path:
@@ -123,9 +125,22 @@ def _failure_text(exc: BaseException, source: str | None = None) -> str:
             f"{str(exc)[:300]}")
 
 
-def decide(grade_id: str, visible: str, hidden: list, nb: NotebookNode,
-           student: Student) -> Verdict:
-    """The verdict of one test cell (see the module docstring)."""
+def _hidden_failure_text(test, exc: BaseException) -> str:
+    """What the student reads when a hidden test fails: which test, and what kind of failure,
+    never the hidden inputs, the reference values, or text the student's process wrote."""
+    name = getattr(test, "__name__", "a hidden test")
+    if isinstance(exc, StudentFailure):
+        return f"hidden test {name}: {exc.public} on a hidden case"
+    if isinstance(exc, Failed) and str(exc):
+        return f"hidden test {name}: {exc}"
+    if isinstance(exc, AssertionError):
+        return f"hidden test {name}: a check failed on a hidden case"
+    return (f"hidden test {name}: the checks could not use what the code returned on a hidden "
+            f"case ({type(exc).__name__})")
+
+
+def decide_visible(grade_id: str, visible: str, nb: NotebookNode, student: Student) -> Verdict:
+    """The verdict of a test cell's visible tests alone (see the module docstring)."""
     verdict = Verdict(grade_id, True)
     code = visible.strip()
     if code:
@@ -134,13 +149,26 @@ def decide(grade_id: str, visible: str, hidden: list, nb: NotebookNode,
         except Exception as exc:  # a failed visible check, or the student's error
             verdict.passed = False
             verdict.messages.append(_failure_text(exc, code))
+    return verdict
+
+
+def decide_hidden(verdict: Verdict, hidden: list, student: Student) -> Verdict:
+    """Add the cell's hidden tests to ``verdict`` (generic messages: see
+    :func:`_hidden_failure_text`)."""
     for test in hidden:
         try:
-            test(student)
+            with hidden_mode():
+                test(student)
         except Exception as exc:  # a failed check, or what the student's code did
             verdict.passed = False
-            verdict.messages.append(_failure_text(exc))
+            verdict.messages.append(_hidden_failure_text(test, exc))
     return verdict
+
+
+def decide(grade_id: str, visible: str, hidden: list, nb: NotebookNode,
+           student: Student) -> Verdict:
+    """The verdict of one test cell (see the module docstring)."""
+    return decide_hidden(decide_visible(grade_id, visible, nb, student), hidden, student)
 
 
 @dataclass
@@ -165,17 +193,22 @@ def grade_notebook(nb: NotebookNode, hidden: dict[str, list], prefix: list[str] 
             process.start()
         except StudentFailure as exc:
             process.notes.append(str(exc))
-        for cell in nb.cells:
-            if cell.cell_type != "code" or not is_grade(cell):
-                continue
-            grade_id = _meta(cell)["grade_id"]
+        # Every visible test first, then every hidden one: a hidden input never reaches the
+        # student's process before a visible test (whose errors are shown in full) has run.
+        graded = [(c, _meta(c)["grade_id"]) for c in nb.cells
+                  if c.cell_type == "code" and is_grade(c)]
+        for _cell, grade_id in graded:
             if grade_id not in hidden:
                 raise KeyError(f"no hidden test marked @grades({grade_id!r})")
-            if time.monotonic() >= process.deadline:
-                verdicts[grade_id] = Verdict(grade_id, False, [
-                    "not checked: the time budget for this submission was spent"])
-                continue
-            verdicts[grade_id] = decide(grade_id, cell.source, hidden[grade_id], nb, student)
+        spent = Verdict("", False, ["not checked: the time budget for this submission was spent"])
+        for phase in ("visible", "hidden"):
+            for cell, grade_id in graded:
+                if time.monotonic() >= process.deadline:
+                    verdicts[grade_id] = Verdict(grade_id, False, list(spent.messages))
+                elif phase == "visible":
+                    verdicts[grade_id] = decide_visible(grade_id, cell.source, nb, student)
+                elif verdicts[grade_id].messages != spent.messages:
+                    decide_hidden(verdicts[grade_id], hidden[grade_id], student)
     finally:
         process.close()
     results = {code_cells[i]: r for i, r in process.results.items()}
@@ -205,6 +238,7 @@ class GradeOutsideSandbox(NbGraderPreprocessor):
         grading = grade_notebook(nb, load_hidden(Path(self.hidden_tests)), self.sandbox_prefix,
                                  cell_timeout=self.cell_timeout, call_timeout=self.call_timeout,
                                  budget=self.budget)
+        room = TOTAL_OUTPUT  # feedback stays small whatever the cells print
         for index, cell in enumerate(nb.cells):
             if cell.cell_type != "code":
                 continue
@@ -215,6 +249,13 @@ class GradeOutsideSandbox(NbGraderPreprocessor):
                                 else [_error("AssertionError", verdict.message[:2000])])
                 continue
             output, error = grading.cell_results.get(index, ("", None))
+            if len(output) + len(error or "") > room:
+                output = output[:max(room, 0)] + (
+                    f"\n[output not kept: the notebook's outputs exceed {TOTAL_OUTPUT} "
+                    "characters]\n" if room > -1 else "")
+                error, room = None, -1
+            else:
+                room -= len(output) + len(error or "")
             cell.outputs = [_stream(output)] if output else []
             if error:
                 cell.outputs.append(_error(*(error.split(": ", 1) + [""])[:2]))

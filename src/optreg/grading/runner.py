@@ -35,7 +35,7 @@ from optreg.grading.autograde import build_master, max_scores
 from optreg.grading.course import find_course_root, source_notebook
 from optreg.grading.grader import hidden_tests_path
 from optreg.grading.sandbox import check_sandbox
-from optreg.grading.submissions import Submission, collect, unpack_zip
+from optreg.grading.submissions import Submission, clean_text, collect, unpack_zip
 
 CSV_COLUMNS = ["student_id", "assignment", "score", "max_score", "status", "message"]
 
@@ -127,11 +127,18 @@ def grade_class(run: GradingRun) -> list[dict]:
         if problem:
             raise RuntimeError(f"the sandbox cannot start: {problem}")
     folder = Path(run.submissions)
+    refused: dict[str, str] = {}
     if folder.is_file():
-        folder = unpack_zip(folder, run.work / "unpacked" / folder.stem)
+        folder = unpack_zip(folder, run.work / "unpacked" / folder.stem, refused)
     submissions, warnings = collect(folder, run.assignment)
+    known = {s.student_id: s for s in submissions}
+    for owner, problem in refused.items():  # that student is refused, the class is graded
+        if owner in known:
+            known[owner].problem = problem
+        else:
+            warnings.append(problem)
     for warning in warnings:
-        run.log(f"warning: {warning}")
+        run.log(f"warning: {clean_text(warning)}")
     master_db, release_nb = build_master(source_nb, run.work / "master", run.assignment)
     state_dir = run.work / "state"
     state_dir.mkdir(parents=True, exist_ok=True)
@@ -212,7 +219,7 @@ def write_status_page(folder: Path, row: dict) -> None:
     text = (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{row['assignment']}"
             f"</title></head><body><h1>{html.escape(row['assignment'])}: "
             f"{row['score']:g} / {row['max_score']:g}</h1><p>Status: {html.escape(row['status'])}"
-            f"</p><p>{html.escape(row['message'])}</p></body></html>\n")
+            f"</p><p>{html.escape(clean_text(row['message']))}</p></body></html>\n")
     write_atomic(folder / f"{row['assignment']}.html", text)
 
 
@@ -224,5 +231,6 @@ def write_grades_csv(path: Path, rows: list[dict]) -> None:
                             lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({**row, "score": f"{row['score']:g}", "max_score": f"{row['max_score']:g}"})
+        writer.writerow({**{k: clean_text(v) for k, v in row.items() if k in CSV_COLUMNS},
+                         "score": f"{row['score']:g}", "max_score": f"{row['max_score']:g}"})
     write_atomic(path, buffer.getvalue())

@@ -1,8 +1,11 @@
 """The sandbox that student code runs in: ``prlimit`` + ``bwrap`` around the student's process.
 
 The process sees a fresh root file system holding only, read-only, the system folders
-(``/usr``, ``/etc``, ...) and the Python installation, plus ONE writable folder: a private
-size-limited tmpfs (:data:`SCRATCH`), its working and home directory, gone when it exits. It
+(``/usr``, ``/etc``, ...) and the Python installation with NumPy as its only installed package
+(:data:`SANDBOX_PACKAGES`), plus ONE writable folder: a private
+size- and inode-limited tmpfs (:data:`SCRATCH`, mounted in a private mount namespace where
+the grader may mount, else bwrap's size-limited one), its working and home directory, gone
+when it exits. It
 has no network (its own empty network namespace), its own PID namespace (every process it
 starts dies with it), its own session, a clean environment, and runs as an unprivileged user
 id of its own (one per student, so the process limit counts only that student) with limits:
@@ -25,6 +28,10 @@ from pathlib import Path
 
 SYSTEM_DIRS = ("/usr", "/etc", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/opt")
 SCRATCH = "/scratch"
+# The only installed packages the student's process sees (plus the standard library): what the
+# exercises need. Keras, TensorFlow, SciPy, ... would let a student call a built-in in place of
+# writing the algorithm.
+SANDBOX_PACKAGES = ("numpy", "numpy.libs")
 
 
 @dataclass(frozen=True)
@@ -37,6 +44,7 @@ class Limits:
     file_size_mb: int = 16
     open_files: int = 256
     scratch_mb: int = 64
+    scratch_inodes: int = 4096  # files and folders in the scratch (where the system allows it)
 
     def prlimit_args(self) -> list[str]:
         mib = 1024 * 1024
@@ -67,9 +75,53 @@ def _python_dirs() -> list[Path]:
     return sorted(d for d in dirs if not any(str(d).startswith(s + "/") for s in SYSTEM_DIRS))
 
 
+def _site_packages() -> list[Path]:
+    """The ``site-packages`` folders of the Python installation bound into the sandbox."""
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    return [folder / "lib" / version / "site-packages" for folder in _python_dirs()
+            if (folder / "lib" / version / "site-packages").is_dir()]
+
+
+_MOUNT_POINT: list[str] = []
+
+
+def _scratch_mount_point() -> str | None:
+    """An empty folder over which a private mount namespace can mount the scratch tmpfs with an
+    inode limit, or None where this process may not mount (bwrap's own ``--tmpfs`` caps bytes
+    only; see ``autograder/README.md`` for the bound then)."""
+    if not _MOUNT_POINT:
+        import atexit
+        import tempfile
+
+        folder = tempfile.mkdtemp(prefix="optreg-scratch-")
+        atexit.register(os.rmdir, folder)
+        probe = ["unshare", "--mount", "--propagation", "private", "--", "mount", "-t", "tmpfs",
+                 "-o", "size=65536,nr_inodes=16", "tmpfs", folder]
+        try:
+            ok = shutil.which("unshare") is not None and subprocess.run(
+                probe, capture_output=True, timeout=30).returncode == 0
+        except (OSError, subprocess.SubprocessError):
+            ok = False
+        _MOUNT_POINT.append(folder if ok else "")
+    return _MOUNT_POINT[0] or None
+
+
+def _scratch_args(limits: Limits) -> tuple[list[str], list[str]]:
+    """(what comes before ``bwrap``, bwrap's arguments) for the scratch folder."""
+    size = limits.scratch_mb * 1024 * 1024
+    folder = _scratch_mount_point()
+    if folder is None:
+        return [], ["--perms", "1777", "--size", str(size), "--tmpfs", SCRATCH]
+    mount = (f'mount -t tmpfs -o size={size},nr_inodes={limits.scratch_inodes},mode=1777 '
+             'tmpfs "$0" && exec "$@"')
+    return (["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", mount, folder],
+            ["--bind", folder, SCRATCH])
+
+
 def sandbox_prefix(uid: int, limits: Limits) -> list[str]:
     """The command prefix that runs a program in the sandbox described in the module docstring."""
-    args = ["prlimit", *limits.prlimit_args(), "--", "bwrap",
+    before, scratch = _scratch_args(limits)
+    args = ["prlimit", *limits.prlimit_args(), "--", *before, "bwrap",
             "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
             "--die-with-parent", "--new-session", "--clearenv",
             "--proc", "/proc", "--dev", "/dev"]
@@ -86,8 +138,13 @@ def sandbox_prefix(uid: int, limits: Limits) -> list[str]:
                 created.add(ancestor)
     for folder in _python_dirs():
         args += ["--ro-bind", str(folder), str(folder)]
-    args += ["--perms", "1777", "--size", str(limits.scratch_mb * 1024 * 1024),
-             "--tmpfs", SCRATCH, "--chdir", SCRATCH]
+    for site in _site_packages():  # an empty, read-only folder but for SANDBOX_PACKAGES
+        args += ["--perms", "0755", "--size", str(1024 * 1024), "--tmpfs", str(site)]
+        for package in SANDBOX_PACKAGES:
+            if (site / package).is_dir():
+                args += ["--ro-bind", str(site / package), str(site / package)]
+        args += ["--remount-ro", str(site)]
+    args += [*scratch, "--chdir", SCRATCH]
     env = {
         "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
         "HOME": SCRATCH,

@@ -31,6 +31,7 @@ import numpy as np
 from optreg.grading import wire
 
 GRACE = 2.0  # seconds the worker has to report its own time limit before it is killed
+OUTPUT_LIMIT = 4100  # characters of one cell's output kept (the worker keeps 4000 + a note)
 MAX_CALLBACKS = 100_000
 
 
@@ -40,7 +41,21 @@ def worker_source() -> str:
 
 
 class StudentFailure(AssertionError):
-    """A call of the student's code that did not give a value (error, time limit, crash)."""
+    """A call of the student's code that did not give a value (error, time limit, crash).
+
+    ``str()`` is the full story (shown for visible tests: the student wrote those calls);
+    :attr:`public` names what happened without anything the student's process wrote (an
+    exception's text can carry the repr of hidden inputs): shown for hidden tests."""
+
+    def __init__(self, message: str, public: str | None = None):
+        super().__init__(message)
+        self.public = public if public is not None else message
+
+
+def _exception_name(text: str) -> str:
+    """The exception class name at the start of the worker's ``"Name: message"`` text."""
+    name = str(text).split(":", 1)[0].strip()
+    return name if name.isidentifier() and len(name) <= 60 else "an exception"
 
 
 class _Gone(Exception):
@@ -55,6 +70,7 @@ class Call:
     params: list[str] = field(default_factory=list)
     shares_memory: bool = False  # the worker says: a returned array shares memory with an input
     output: str = ""
+    after: list = field(default_factory=lambda: [[], {}])  # the worker says: args after the call
 
 
 class StudentProcess:
@@ -121,13 +137,13 @@ class StudentProcess:
         while True:
             if len(self.buffer) >= 8:
                 (size,) = struct.unpack(">Q", self.buffer[:8])
-                if size > wire.MAX_FRAME:
-                    raise _Gone("sent a message too large")
+                if size > wire.MAX_REPLY:  # refused before reading it
+                    raise _Gone(f"sent a message of {size} bytes (at most {wire.MAX_REPLY})")
                 if len(self.buffer) >= 8 + size:
                     frame = bytes(self.buffer[8:8 + size])
                     del self.buffer[:8 + size]
                     try:
-                        return wire.parse_frame(frame)
+                        return wire.parse_frame(frame, wire.MAX_REPLY)
                     except wire.WireError as exc:
                         raise _Gone(f"sent {exc}") from None
             left = deadline - time.monotonic()
@@ -156,8 +172,9 @@ class StudentProcess:
                     if reply.get("op") != "cell" or reply.get("index") != index:
                         raise _Gone("broke the protocol")
                     output, error = reply.get("output"), reply.get("error")
-                    self.results[index] = (output if type(output) is str else "",
-                                           error if type(error) is str or error is None else "?")
+                    self.results[index] = (  # the worker caps these; a lying one is capped here
+                        output[:OUTPUT_LIMIT] if type(output) is str else "",
+                        error[:1000] if type(error) is str else None if error is None else "?")
                     note = (f"cell {self.labels[index]} ran past the time limit: stopped, the "
                             "next cells were run")
                     if type(error) is str and error.startswith("TimeLimit") and (
@@ -205,7 +222,8 @@ class StudentProcess:
                 raise StudentFailure(f"{name} did not return within {self.call_timeout:g} s"
                                      ) from None
             why = "a crash, exit() or the memory limit" if str(gone) == "died" else gone
-            raise StudentFailure(f"{name} stopped the student's process ({why})") from None
+            raise StudentFailure(f"{name} stopped the student's process ({why})",
+                                 f"{name} stopped the student's process") from None
         return self._result(name, reply)
 
     @staticmethod
@@ -226,53 +244,36 @@ class StudentProcess:
     def _result(name: str, reply: dict) -> tuple[object, list, Call]:
         if reply.get("op") != "result":
             raise StudentFailure(f"{name}: the student's process broke the protocol")
-        for key, text in (("raised", "raised"), ("bad_value", "returned")):
-            if key in reply:
-                raise StudentFailure(f"{name} {text} {str(reply[key])[:500]}")
+        if "raised" in reply:
+            raise StudentFailure(f"{name} raised {str(reply['raised'])[:500]}",
+                                 f"{name} raised {_exception_name(reply['raised'])}")
+        if "bad_value" in reply:
+            raise StudentFailure(f"{name} returned {str(reply['bad_value'])[:500]}",
+                                 f"{name} returned a value that is not plain data")
         try:
             value = wire.decode(reply.get("value"))
             after = wire.decode(reply.get("after"), callback=lambda key: None)
         except wire.WireError as exc:
-            raise StudentFailure(f"{name} returned {exc}") from None
+            raise StudentFailure(f"{name} returned {exc}",
+                                 f"{name} returned a value that is not plain data") from None
         params = reply.get("params")
         params = ([p for p in params if type(p) is str and p.isidentifier() and len(p) <= 40]
                   if type(params) is list else [])
         output = reply.get("output") if type(reply.get("output")) is str else ""
-        call = Call(name, params, reply.get("shares") is True, output[:4000])
         if type(after) is not list or len(after) != 2:
             after = [[], {}]
+        call = Call(name, params, reply.get("shares") is True, output[:4000], after)
         return value, after, call
 
     def close(self) -> None:
         self.stop()
 
 
-def write_back(original, new) -> None:
-    """Give ``original`` (an argument the grader passed) the state the student's code left it
-    in, so that a check can see an input modified in place."""
-    if isinstance(original, np.ndarray) and isinstance(new, np.ndarray):
-        if original.shape == new.shape and original.flags.writeable:
-            np.copyto(original, new, casting="unsafe")
-    elif type(original) is list and type(new) is list:
-        if len(original) == len(new):
-            for i, item in enumerate(new):
-                if isinstance(original[i], np.ndarray | list | dict | np.random.Generator):
-                    write_back(original[i], item)
-                else:
-                    original[i] = item
-        else:
-            original[:] = new
-    elif type(original) is dict and type(new) is dict:
-        if original.keys() == new.keys():
-            for key, item in new.items():
-                if isinstance(original[key], np.ndarray | list | dict | np.random.Generator):
-                    write_back(original[key], item)
-                else:
-                    original[key] = item
-        else:
-            original.clear()
-            original.update(new)
-    elif isinstance(original, np.random.Generator) and isinstance(new, np.random.Generator):
+def advance_generators(original, new) -> None:
+    """Give a ``Generator`` the grader passed the state the student's code left it in (drawing
+    from it is its purpose). Nothing else the worker reports is ever written into the grader's
+    arguments: they stay the pristine inputs the references are computed from."""
+    if isinstance(original, np.random.Generator) and isinstance(new, np.random.Generator):
         original.bit_generator.state = new.bit_generator.state
 
 
@@ -284,11 +285,12 @@ class Function:
 
     def __call__(self, *args, **kwargs):
         value, (after_args, after_kwargs), call = self.process.call(self.name, args, kwargs)
-        for original, new in zip(args, after_args, strict=False):
-            write_back(original, new)
+        for original, new in zip(args, after_args if type(after_args) is list else [],
+                                 strict=False):
+            advance_generators(original, new)
         for key, new in (after_kwargs.items() if type(after_kwargs) is dict else []):
             if key in kwargs:
-                write_back(kwargs[key], new)
+                advance_generators(kwargs[key], new)
         self.student.last = call
         return value
 

@@ -29,6 +29,32 @@ STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,99}$")
 IGNORED_PARTS = {".ipynb_checkpoints", "__MACOSX"}
 MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024
 MAX_ZIP_BYTES = 500 * 1024 * 1024
+MAX_CELLS = 1000  # the released notebooks have under 100; more is a flood, not work
+
+
+def clean_text(text) -> str:
+    """``text`` safe for CSV, HTML and logs: valid UTF-8 (a lone surrogate from a notebook's
+    JSON becomes ``\\ud800``) and no control characters but newlines and tabs."""
+    text = str(text).encode("utf-8", "backslashreplace").decode("utf-8")
+    return "".join(ch if ch >= " " or ch in "\n\t" else "?" for ch in text)
+
+
+def _bad_unicode(value, depth: int = 0) -> bool:
+    """Whether a JSON value holds a string that is not valid Unicode (a lone surrogate)."""
+    if depth > 64:
+        return False
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, list):
+        return any(_bad_unicode(v, depth + 1) for v in value)
+    if isinstance(value, dict):
+        return any(_bad_unicode(k, depth + 1) or _bad_unicode(v, depth + 1)
+                   for k, v in value.items())
+    return False
 
 
 class InvalidNotebook(ValueError):
@@ -84,18 +110,32 @@ def find_notebook(folder: Path, assignment: str) -> tuple[Path | None, list[str]
     return chosen, [note]
 
 
-def unpack_zip(archive: Path, dest: Path) -> Path:
-    """Extract an LMS zip safely into ``dest`` as ``<student_id>/<file>`` folders."""
+def unpack_zip(archive: Path, dest: Path, refused: dict | None = None) -> Path:
+    """Extract an LMS zip safely into ``dest`` as ``<student_id>/<file>`` folders.
+
+    A member whose path leaves the archive (absolute, or with ``..``) is not extracted; it is
+    reported in ``refused`` (if given) as {its first path component (the student's folder), or
+    "" when it has none: message}, and the rest of the class is extracted."""
     dest.mkdir(parents=True, exist_ok=True)
+    refused = {} if refused is None else refused
     with zipfile.ZipFile(archive) as zf:
         members = [m for m in zf.infolist() if not m.is_dir()
                    and not IGNORED_PARTS & set(Path(m.filename).parts)]
         if sum(m.file_size for m in members) > MAX_ZIP_BYTES:
             raise ValueError(f"{archive}: more than {MAX_ZIP_BYTES} bytes uncompressed")
+        kept = []
+        for m in members:
+            parts = Path(m.filename).parts
+            if m.filename.startswith("/") or ".." in parts or not parts:
+                owner = parts[0] if parts and parts[0] not in ("/", "..") else ""
+                name = clean_text(m.filename)[:200]
+                refused[owner] = "; ".join(filter(None, [
+                    refused.get(owner), f"archive member {name!r} points outside the archive: "
+                                        "refused, not extracted"]))
+                continue
+            kept.append(m)
+        members = kept
         parts = [Path(m.filename).parts for m in members]
-        if any(m.filename.startswith("/") or ".." in p for m, p in zip(members, parts,
-                                                                       strict=True)):
-            raise ValueError(f"{archive}: refusing paths outside the archive")
         tops = {p[0] for p in parts if len(p) > 1}
         strip = 1 if len(tops) == 1 and all(len(p) > 2 for p in parts) else 0
         for member, p in zip(members, parts, strict=True):
@@ -148,6 +188,12 @@ def read_tolerant(path: Path) -> NotebookNode:
                               ) from None
     if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
         raise InvalidNotebook(f"{path.name} is not a Jupyter notebook (no list of cells)")
+    if len(data["cells"]) > MAX_CELLS:
+        raise InvalidNotebook(f"{path.name} has {len(data['cells'])} cells, more than the "
+                              f"{MAX_CELLS} a submission may have")
+    if _bad_unicode(data):
+        raise InvalidNotebook(f"{path.name} contains text that is not valid Unicode (an escaped "
+                              "lone surrogate such as \\ud800 in its JSON)")
     nb = nbformat.v4.new_notebook()
     for raw in data["cells"]:
         if not isinstance(raw, dict):
@@ -188,7 +234,8 @@ def rebuild(student: NotebookNode, release: NotebookNode) -> tuple[NotebookNode,
         gid = _grade_id(cell)
         if gid not in known:
             if gid is not None or "nbgrader" in cell.metadata:
-                notes.append(f"removed grading metadata from an extra cell ({gid or 'no id'})")
+                notes.append("removed grading metadata from an extra cell "
+                             f"({clean_text(gid)[:60] if gid else 'no id'})")
             cell.metadata.pop("nbgrader", None)
             cells.append(cell)
             continue

@@ -26,6 +26,8 @@ import struct
 import numpy as np
 
 MAX_FRAME = 64 * 1024 * 1024
+MAX_REPLY = 16 * 1024 * 1024  # the most a student's process may send in one message
+MAX_CONTAINERS = 200_000  # JSON lists and objects in one message
 MAX_DEPTH = 32
 MAX_ELEMENTS = 20_000_000
 DTYPES = frozenset({"bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
@@ -176,8 +178,41 @@ def send(stream, message: dict) -> None:
     stream.flush()
 
 
-def parse_frame(data: bytes) -> dict:
-    """A received frame's message: a JSON object, or :class:`WireError`."""
+def _structure(data: bytes) -> tuple[int, int]:
+    """(nesting depth, number of lists and objects) of a JSON text, counted outside its
+    strings without parsing it (vectorized: a hostile frame costs a few passes over bytes)."""
+    raw = np.frombuffer(data, dtype=np.uint8)
+    if raw.size == 0:
+        return 0, 0
+    quote = raw == 34
+    if raw.tobytes().count(b"\\"):  # a quote preceded by an odd run of backslashes is text
+        index = np.arange(raw.size, dtype=np.int32)
+        last_plain = np.maximum.accumulate(np.where(raw == 92, np.int32(-1), index))
+        run_before = np.zeros(raw.size, dtype=np.int32)
+        run_before[1:] = index[:-1] - last_plain[:-1]
+        del index, last_plain
+        quote &= run_before % 2 == 0
+        del run_before
+    inside = np.cumsum(quote, dtype=np.int32) % 2 == 1
+    inside &= ~quote
+    opening = ((raw == 91) | (raw == 123)) & ~inside
+    step = opening.astype(np.int8) - (((raw == 93) | (raw == 125)) & ~inside).astype(np.int8)
+    del inside
+    return int(np.cumsum(step, dtype=np.int32).max(initial=0)), int(opening.sum())
+
+
+def parse_frame(data: bytes, max_size: int = MAX_FRAME) -> dict:
+    """A received frame's message: a JSON object, or :class:`WireError` (also, before any
+    parsing, for a frame over ``max_size`` bytes, nested deeper than :data:`MAX_DEPTH` + 4
+    levels, or holding more than :data:`MAX_CONTAINERS` lists and objects)."""
+    if len(data) > max_size:
+        raise WireError(f"a message of {len(data)} bytes (at most {max_size})")
+    depth, containers = _structure(data)
+    if depth > MAX_DEPTH + 4:
+        raise WireError(f"a message nested {depth} levels deep (at most {MAX_DEPTH + 4})")
+    if containers > MAX_CONTAINERS:
+        raise WireError(f"a message of {containers} lists and objects (at most "
+                        f"{MAX_CONTAINERS})")
     try:
         message = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
