@@ -32,6 +32,9 @@ __all__ = [
     "standardize",
     "BatchNormalization",
     "LayerNormalization",
+    "GroupNormalization",
+    "RMSNormalization",
+    "check_group_normalization_args",
     "fuse_dense",
     "normalization_input_gradient",
     "check_batch_normalization_args",
@@ -453,3 +456,161 @@ class LayerNormalization:
         if self.center:
             self.grads["beta"] = dy.sum(axis=self._other_axes).reshape(self._param_shape)
         return normalization_input_gradient(dy * gamma, x_hat, inv_std, self._norm_axes)
+
+
+# --------------------------------------------------------------------------------------------
+# Group (and instance) normalization, RMS normalization
+# --------------------------------------------------------------------------------------------
+def check_group_normalization_args(
+    groups: int, axis: int, epsilon: float
+) -> tuple[int, int, float]:
+    """``groups`` an integer >= 1 or -1 (a group per channel), ``axis`` an int, ``epsilon`` > 0."""
+    if isinstance(groups, bool) or not isinstance(groups, int) or (groups <= 0 and groups != -1):
+        raise ValueError(f"groups must be an integer >= 1 or -1, got {groups!r}")
+    if isinstance(axis, bool) or not isinstance(axis, int):
+        raise ValueError(f"axis must be an int (the channels' axis), got {axis!r}")
+    return groups, axis, check_positive("epsilon", epsilon)
+
+
+class GroupNormalization:
+    """Group normalization (Wu & He, 2018), with Keras' arguments and defaults.
+
+    The ``C`` channels (axis ``axis``) are split into ``groups`` groups of ``C / groups``; each
+    sample is normalized per group, over the group's channels and every other non-batch axis::
+
+        mu_g, var_g = mean, variance of x[b, ..., channels of group g]     (per sample b)
+        y = gamma * (x - mu_g) / sqrt(var_g + epsilon) + beta              (gamma, beta: C)
+
+    ``groups=1`` is layer normalization over all the sample's axes; ``groups=-1`` (one channel
+    per group) is instance normalization (Ulyanov et al., 2016). Like layer normalization it
+    does not depend on the batch: it works with batches of 1 or 2 where batch normalization's
+    statistics are noise (detection, segmentation, video).
+    """
+
+    def __init__(
+        self,
+        groups: int = 32,
+        axis: int = -1,
+        epsilon: float = 1e-3,
+        center: bool = True,
+        scale: bool = True,
+    ) -> None:
+        self.groups, self.axis, self.epsilon = check_group_normalization_args(groups, axis, epsilon)
+        self.center, self.scale = bool(center), bool(scale)
+        self.params: dict[str, np.ndarray] = {}
+        self.grads: dict[str, np.ndarray] = {}
+        self.built = False
+        self._cache: tuple | None = None
+
+    def build(self, input_shape: Sequence[int], dtype: np.dtype | str = "float32") -> None:
+        """``gamma`` (ones) and ``beta`` (zeros), one per channel."""
+        (self._channel_axis,) = _normalized_axes(self.axis, len(input_shape))
+        channels = int(input_shape[self._channel_axis])
+        groups = channels if self.groups == -1 else self.groups
+        if channels % groups:
+            raise ValueError(f"the {channels} channels must split into groups={groups} evenly")
+        self._groups, self._shape = groups, tuple(input_shape)
+        if self.scale:
+            self.params["gamma"] = np.ones(channels, dtype=dtype)
+        if self.center:
+            self.params["beta"] = np.zeros(channels, dtype=dtype)
+        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+        self.built = True
+
+    def _check_input_shape(self, shape: tuple[int, ...]) -> None:
+        if shape[1:] != self._shape[1:]:
+            raise ValueError(f"x must have shape (batch, *{self._shape[1:]}), got shape {shape}")
+
+    def _grouped(self, x: np.ndarray) -> np.ndarray:
+        """Channels last, split: ``(batch, ..., groups, channels per group)``."""
+        x = np.moveaxis(x, self._channel_axis, -1)
+        return x.reshape(*x.shape[:-1], self._groups, -1)
+
+    def _ungrouped(self, x: np.ndarray) -> np.ndarray:
+        return np.moveaxis(x.reshape(*x.shape[:-2], -1), -1, self._channel_axis)
+
+    @_checked_forward
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        xg = self._grouped(x)
+        axes = (*range(1, xg.ndim - 2), xg.ndim - 1)  # all but the batch and the group axes
+        mu = xg.mean(axis=axes, keepdims=True)
+        inv_std = 1.0 / np.sqrt(xg.var(axis=axes, keepdims=True) + self.epsilon)
+        x_hat = self._ungrouped((xg - mu) * inv_std)
+        gamma = self._per_channel(self.params["gamma"]) if self.scale else 1.0
+        beta = self._per_channel(self.params["beta"]) if self.center else 0.0
+        self._cache = (x_hat, inv_std, gamma, axes)
+        return (gamma * x_hat + beta).astype(x.dtype, copy=False)
+
+    def _per_channel(self, v: np.ndarray) -> np.ndarray:
+        shape = [1] * len(self._shape)
+        shape[self._channel_axis] = v.size
+        return v.reshape(shape)
+
+    @_checked_backward
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        """``dgamma = sum(dy * x_hat)``, ``dbeta = sum(dy)`` over all but the channels, and the
+        input gradient of ``normalization_input_gradient`` with the means over each group."""
+        x_hat, inv_std, gamma, axes = self._cache
+        others = tuple(a for a in range(dy.ndim) if a != self._channel_axis)
+        if self.scale:
+            self.grads["gamma"] = (dy * x_hat).sum(axis=others)
+        if self.center:
+            self.grads["beta"] = dy.sum(axis=others)
+        dx_hat, x_hat = self._grouped(dy * gamma), self._grouped(x_hat)
+        return self._ungrouped(normalization_input_gradient(dx_hat, x_hat, inv_std, axes))
+
+
+class RMSNormalization:
+    """RMS normalization (Zhang & Sennrich, 2019), as ``keras.layers.RMSNormalization``::
+
+        y = scale * x / sqrt(mean(x^2) + epsilon)          (mean over ``axis``, per sample)
+
+    Layer normalization without the centring (no mean, no ``beta``): one reduction instead of
+    two, the same results in practice; the norm of today's transformers (T5, LLaMA).
+    Backward, with ``x_hat = x r`` and ``r = 1 / sqrt(mean(x^2) + epsilon)``::
+
+        dscale = sum(dy * x_hat) over the other axes ;  dx = r (dx_hat - x_hat mean(dx_hat x_hat))
+    """
+
+    def __init__(self, axis: int | Sequence[int] = -1, epsilon: float = 1e-6) -> None:
+        self.axis = axis
+        self.epsilon = check_positive("epsilon", epsilon)
+        self.params: dict[str, np.ndarray] = {}
+        self.grads: dict[str, np.ndarray] = {}
+        self.built = False
+        self._cache: tuple | None = None
+
+    def build(self, input_shape: Sequence[int], dtype: np.dtype | str = "float32") -> None:
+        self._shape = tuple(input_shape)
+        self._norm_axes = _normalized_axes(self.axis, len(input_shape))
+        self._other_axes = tuple(a for a in range(len(input_shape)) if a not in self._norm_axes)
+        self._param_shape = tuple(int(input_shape[a]) for a in self._norm_axes)
+        self.params["scale"] = np.ones(self._param_shape, dtype=dtype)
+        self.grads = {"scale": np.zeros_like(self.params["scale"])}
+        self.built = True
+
+    def _check_input_shape(self, shape: tuple[int, ...]) -> None:
+        if len(shape) != len(self._shape) or any(
+            shape[a] != self._shape[a] for a in self._norm_axes
+        ):
+            raise ValueError(
+                f"x must have shape {self._param_shape} on axes {self._norm_axes}, "
+                f"got shape {shape}"
+            )
+
+    def _broadcast(self, v: np.ndarray) -> np.ndarray:
+        return np.expand_dims(v, self._other_axes)
+
+    @_checked_forward
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        r = 1.0 / np.sqrt(np.mean(x**2, axis=self._norm_axes, keepdims=True) + self.epsilon)
+        x_hat = x * r
+        self._cache = (x_hat, r)
+        return (self._broadcast(self.params["scale"]) * x_hat).astype(x.dtype, copy=False)
+
+    @_checked_backward
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        x_hat, r = self._cache
+        self.grads["scale"] = (dy * x_hat).sum(axis=self._other_axes)
+        dx_hat = dy * self._broadcast(self.params["scale"])
+        return r * (dx_hat - x_hat * (dx_hat * x_hat).mean(axis=self._norm_axes, keepdims=True))

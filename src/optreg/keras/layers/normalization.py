@@ -11,9 +11,13 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from optreg.normalization import check_batch_normalization_args, check_layer_normalization_args
+from optreg.normalization import (
+    check_batch_normalization_args,
+    check_group_normalization_args,
+    check_layer_normalization_args,
+)
 
-__all__ = ["BatchNormalization", "LayerNormalization"]
+__all__ = ["BatchNormalization", "LayerNormalization", "GroupNormalization", "RMSNormalization"]
 
 
 def _feature_shape_and_axes(input_shape, axis) -> tuple[list[int], tuple[int, ...]]:
@@ -222,3 +226,105 @@ class LayerNormalization(keras.layers.Layer):
             "beta_initializer": keras.initializers.serialize(self.beta_initializer),
             "gamma_initializer": keras.initializers.serialize(self.gamma_initializer),
         }
+
+
+@keras.saving.register_keras_serializable(package="optreg")
+class GroupNormalization(keras.layers.Layer):
+    """Group normalization (instance normalization with ``groups=-1``); equations in
+    ``optreg.normalization.GroupNormalization``::
+
+        mu_g, var_g over each sample's group g (its channels and the other non-batch axes)
+        y = gamma * (x - mu_g) / sqrt(var_g + epsilon) + beta
+    """
+
+    def __init__(
+        self,
+        groups: int = 32,
+        axis: int = -1,
+        epsilon: float = 1e-3,
+        center: bool = True,
+        scale: bool = True,
+        beta_initializer="zeros",
+        gamma_initializer="ones",
+        **kwargs,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.groups, self.axis, self.epsilon = check_group_normalization_args(groups, axis, epsilon)
+        self.center, self.scale = bool(center), bool(scale)
+        self.beta_initializer = keras.initializers.get(beta_initializer)
+        self.gamma_initializer = keras.initializers.get(gamma_initializer)
+        self.supports_masking = True
+
+    def build(self, input_shape) -> None:
+        self._channel_axis = self.axis % len(input_shape)
+        channels = input_shape[self._channel_axis]
+        self._groups = channels if self.groups == -1 else self.groups
+        if channels % self._groups:
+            raise ValueError(
+                f"the {channels} channels must split into groups={self._groups} evenly"
+            )
+
+        def weight(name, initializer):
+            return self.add_weight(shape=(channels,), name=name, initializer=initializer)
+
+        self.gamma = weight("gamma", self.gamma_initializer) if self.scale else None
+        self.beta = weight("beta", self.beta_initializer) if self.center else None
+
+    def call(self, inputs):
+        x = ops.moveaxis(_upcast(inputs), self._channel_axis, -1)
+        shape = ops.shape(x)
+        xg = ops.reshape(x, (*shape[:-1], self._groups, shape[-1] // self._groups))
+        axes = (*range(1, len(xg.shape) - 2), len(xg.shape) - 1)  # not batch, not group
+        mu, var = ops.moments(xg, axes=axes, keepdims=True)
+        y = ops.reshape((xg - mu) * ops.rsqrt(var + self.epsilon), shape)
+        if self.scale:
+            y = y * ops.cast(self.gamma, y.dtype)
+        if self.center:
+            y = y + ops.cast(self.beta, y.dtype)
+        return ops.cast(ops.moveaxis(y, -1, self._channel_axis), self.compute_dtype)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "groups": self.groups,
+            "axis": self.axis,
+            "epsilon": self.epsilon,
+            "center": self.center,
+            "scale": self.scale,
+            "beta_initializer": keras.initializers.serialize(self.beta_initializer),
+            "gamma_initializer": keras.initializers.serialize(self.gamma_initializer),
+        }
+
+
+@keras.saving.register_keras_serializable(package="optreg")
+class RMSNormalization(keras.layers.Layer):
+    """RMS normalization; equations in ``optreg.normalization.RMSNormalization``::
+
+    y = scale * x / sqrt(mean(x^2 over axis) + epsilon)
+    """
+
+    def __init__(self, axis: int | list[int] = -1, epsilon: float = 1e-6, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.axis = _check_axis(axis)
+        self.epsilon = check_layer_normalization_args(epsilon)
+        self.supports_masking = True
+
+    def build(self, input_shape) -> None:
+        self._broadcast_shape, self._norm_axes = _feature_shape_and_axes(input_shape, self.axis)
+        shape = tuple(input_shape[a] for a in self._norm_axes)
+        self.scale = self.add_weight(shape=shape, name="scale", initializer="ones")
+
+    def call(self, inputs):
+        x = _upcast(inputs)
+        r = ops.rsqrt(ops.mean(ops.square(x), axis=self._norm_axes, keepdims=True) + self.epsilon)
+        scale = ops.reshape(ops.cast(self.scale, x.dtype), self._broadcast_shape)
+        return ops.cast(x * r * scale, self.compute_dtype)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "axis": self.axis, "epsilon": self.epsilon}
