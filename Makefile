@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 JOBS   ?= 2
-APT_PACKAGES := chromium chromium-driver dataset-fashion-mnist bubblewrap util-linux
+APT_PACKAGES := chromium chromium-driver dataset-fashion-mnist bubblewrap util-linux slurm-wlm munge
 
 # One BLAS thread per process: pytest runs $(JOBS) workers on 2 cores, and OpenBLAS' spinning
 # workers fighting for them slow NumPy training many times over (bench/bench_mlp.py shows it).
@@ -22,7 +22,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-# Debian packages: headless Chromium for the browser test, Fashion-MNIST for labs and book.
+# Debian packages: headless Chromium for the browser test, Fashion-MNIST for labs and book,
+# SLURM and munge for the labs' tests on a private one-node cluster (tests/test_lab_slurm.py).
 system-deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \

@@ -88,7 +88,7 @@ def test_pipeline_scales_and_permutes_each_epoch_from_seed_and_epoch_only():
 
 
 def test_early_stopping_counts_epochs_since_the_best_validation_loss():
-    from optreg.lab.train import _patience_exhausted
+    from optreg.lab.resume import patience_exhausted as _patience_exhausted
 
     history = [{"val_loss": v} for v in (1.0, 0.5, 0.6, 0.7)]
     assert _patience_exhausted(history, 2)  # best at epoch 2, then two worse epochs
@@ -287,7 +287,7 @@ def test_slurm_script_is_valid_bash_and_runs_task_i(tmp_path, monkeypatch):
     runnable = runnable.replace("set -eo pipefail", "set -euo pipefail\nmodule() { :; }")
     (tmp_path / "run.sh").write_text(runnable)
     env = {**ENV, "PATH": f"{bin_dir}:{os.environ['PATH']}", "SLURM_ARRAY_TASK_ID": "1",
-           "SLURM_ARRAY_JOB_ID": "77"}
+           "SLURM_ARRAY_JOB_ID": "77", "SLURM_JOB_NAME": "demo"}
     out = subprocess.run(["bash", str(tmp_path / "run.sh")], env=env, capture_output=True,
                          text=True)
     assert out.returncode == 0, out.stderr
@@ -378,3 +378,44 @@ def test_lab_pages_prefer_saved_full_results(tmp_path, monkeypatch):
         lab_results("demo", "smoke", smoke_runs=["optimizer-nadam"])
     with pytest.raises(ValueError, match="mode"):
         lab_results("demo", "fast")
+
+
+# ---------------------------------------------------------------------------- run state on disk
+
+def test_run_state_reads_and_rewrites_metrics_files_of_the_earlier_format(tmp_path):
+    """metrics.json files written before RunState existed (the saved reference and full
+    results) read into a RunState and write back as the same JSON object."""
+    from optreg.lab.state import RunState, read_state, write_state
+
+    saved = sorted((REPO / "book" / "labs" / "results").rglob("metrics.json"))
+    assert saved, "no saved results to read"
+    for path in saved:
+        original = json.loads(path.read_text())
+        state = RunState.from_dict(original)
+        assert state.config == original["config"] and state.history == original["history"]
+        rewritten = state.to_dict()
+        assert {k: rewritten[k] for k in original} == original, path
+        assert set(rewritten) - set(original) <= {"rng_states"}, path  # older files lack it
+    state.extra["written_by_a_later_version"] = 1
+    write_state(tmp_path, state)
+    assert read_state(tmp_path) == state
+    fresh = RunState(config=TrainConfig().to_dict())
+    assert "lr_finder" not in fresh.to_dict() and "preemptions" not in fresh.to_dict()
+    assert not fresh.done
+
+
+def test_report_lists_failed_tasks_unless_a_later_attempt_completed(tmp_path):
+    failed = tmp_path / "demo" / "optimizer-sgd"
+    failed.mkdir(parents=True)
+    (failed / "failed.json").write_text(json.dumps(
+        {"task": 3, "job": "77", "run": "optimizer-sgd", "exit_code": 1, "node": "gpu07",
+         "logs": ["/logs/demo_77_3.out", "/logs/demo_77_3.err"]}))
+    (failures,) = lab_report.load_failures(tmp_path)
+    assert lab_report.failure_line(failures) == (
+        "FAILED: run optimizer-sgd = array task 3 of job 77 (exit status 1 on gpu07); see "
+        "/logs/demo_77_3.err and /logs/demo_77_3.out")
+    text = lab_report.write_report(tmp_path).read_text()  # no completed run: still a report
+    assert "1 task(s) failed" in text and "array task 3 of job 77" in text
+    (failed / "metrics.json").write_text(json.dumps({"config": {}, "history": [],
+                                                     "completed": True}))
+    assert lab_report.load_failures(tmp_path) == []

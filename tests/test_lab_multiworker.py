@@ -9,7 +9,6 @@ workers must produce the weights of one process trained with the same global bat
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import subprocess
@@ -23,6 +22,10 @@ import pytest
 
 from optreg.lab.config import TrainConfig
 from optreg.lab.slurm import sbatch_script
+
+sys.path.insert(0, str(Path(__file__).parent))
+from write_audit import HOOK, read_writes  # noqa: E402
+
 from optreg.lab.train import (
     MODEL_FILE,
     choose_strategy,
@@ -39,32 +42,8 @@ STEP = {"SLURM_JOB_ID": "4242", "SLURM_STEP_NUM_TASKS": "2", "SLURM_STEP_NODELIS
         "SLURM_STEP_TASKS_PER_NODE": "2", "SLURM_NTASKS": "2", "SLURM_NNODES": "1"}
 WORKER_TIMEOUT = 75  # seconds for both workers (about 15 s each here when the CPU is idle)
 
-# Runs ``optreg lab train`` with an audit hook that logs every file the process opens for
-# writing, renames, removes or creates (Python's own audit events), one JSON line each.
-AUDITED_CLI = """
-import json, os, sys
-log = open(os.environ["WRITES_LOG"], "a", buffering=1)
-WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
-def record(event, args):
-    try:
-        if event == "open":
-            path, mode, flags = args
-            if not isinstance(path, (str, bytes, os.PathLike)):
-                return
-            writing = any(c in (mode or "") for c in "wax+") or bool((flags or 0) & WRITE_FLAGS)
-            paths = [path] if writing else []
-        elif event in ("os.rename", "os.remove", "os.mkdir", "os.rmdir"):
-            paths = [a for a in args[:2] if isinstance(a, (str, bytes, os.PathLike))]
-        else:
-            return
-        for p in paths:
-            log.write(json.dumps([event, os.path.abspath(os.fsdecode(p))]) + "\\n")
-    except Exception:
-        pass
-sys.addaudithook(record)
-from optreg.cli import main
-sys.exit(main())
-"""
+# ``optreg lab train`` with an audit hook that logs the files the process writes
+AUDITED_CLI = HOOK + "\nfrom optreg.cli import main\nsys.exit(main())\n"
 
 
 # ---------------------------------------------------------------------------- strategy choice
@@ -186,8 +165,7 @@ def run_two_workers(config: TrainConfig, out: Path, tmp_path: Path) -> list[dict
                 worker.kill()
             worker.wait()
     return [{"returncode": worker.returncode, "output": log.read_text(),
-             "writes": [json.loads(line) for line in
-                        (tmp_path / f"writes{rank}.jsonl").read_text().splitlines()],
+             "writes": read_writes(tmp_path / f"writes{rank}.jsonl"),
              "scratch": tmp_path / f"tmp-worker{rank}"}
             for rank, (worker, log) in enumerate(zip(workers, logs, strict=True))]
 

@@ -79,11 +79,15 @@ def _config_from_args(args: argparse.Namespace) -> TrainConfig:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
+    from optreg.lab.resume import EXIT_PREEMPTED, Preempted
     from optreg.lab.train import train
 
     try:
         config = _config_from_args(args)
         train(config, args.out, verbose=0 if args.quiet else None, fresh=args.fresh)
+    except Preempted as exc:
+        print(f"preempted: {exc}", file=sys.stderr, flush=True)
+        return EXIT_PREEMPTED
     except (ValueError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -91,6 +95,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
+    from optreg.lab.resume import EXIT_PREEMPTED, Preempted
     from optreg.lab.sweep import expand, load_sweep, run_sweep
 
     try:
@@ -105,6 +110,9 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
             return 0
         run_sweep(args.sweep, args.results, smoke=args.smoke, index=args.index,
                   verbose=0 if args.quiet else None)
+    except Preempted as exc:
+        print(f"preempted: {exc}", file=sys.stderr, flush=True)
+        return EXIT_PREEMPTED
     except (ValueError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -115,10 +123,12 @@ def _cmd_slurm(args: argparse.Namespace) -> int:
     from optreg.lab.slurm import write_sbatch
 
     try:
-        script = write_sbatch(args.sweep, args.script, args.results, time=args.time,
-                              partition=args.partition, account=args.account, qos=args.qos,
-                              cpus_per_task=args.cpus_per_task, gpus=args.gpus, nodes=args.nodes,
-                              max_parallel=args.max_parallel, venv=args.venv)
+        script = write_sbatch(args.sweep, args.script, args.results, smoke=args.smoke,
+                              time=args.time, partition=args.partition, account=args.account,
+                              qos=args.qos, cpus_per_task=args.cpus_per_task, gpus=args.gpus,
+                              nodes=args.nodes, tasks_per_node=args.ntasks_per_node,
+                              max_parallel=args.max_parallel, venv=args.venv,
+                              signal_grace=args.signal_grace)
     except (ValueError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -162,7 +172,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p_slurm = actions.add_parser("slurm", help="write an sbatch job array for a sweep")
     p_slurm.add_argument("sweep", help="sweep YAML file")
-    p_slurm.add_argument("--script", default=None, help="output (default launch_NAME.sh)")
+    p_slurm.add_argument("--script", default=None,
+                         help="output (default launch_NAME.sh, launch_NAME_smoke.sh)")
     p_slurm.add_argument("--results", default="results", help="results folder on the cluster")
     p_slurm.add_argument("--time", default=None, help="time limit per task, e.g. 00:30:00")
     p_slurm.add_argument("--partition", default=None)
@@ -172,8 +183,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p_slurm.add_argument("--gpus", type=int, default=None, help="GPUs per node (default 1)")
     p_slurm.add_argument("--nodes", type=int, default=None,
                          help="nodes per configuration, trained together (default 1)")
+    p_slurm.add_argument("--ntasks-per-node", type=int, default=None,
+                         help="training processes per node, e.g. one per GPU (default 1)")
     p_slurm.add_argument("--max-parallel", type=int, default=None,
                          help="at most this many tasks at once")
+    p_slurm.add_argument("--signal-grace", type=int, default=None,
+                         help="seconds before the time limit at which training checkpoints "
+                              "and requeues itself (default 120)")
+    p_slurm.add_argument("--smoke", action="store_true", help="the sweep's smoke settings")
     p_slurm.add_argument("--venv", default=None, help="virtual environment to activate")
     p_slurm.set_defaults(func=_cmd_slurm)
 

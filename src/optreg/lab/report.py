@@ -4,7 +4,8 @@ Every ``metrics.json`` under ``RESULTS`` is one run. The figures compare runs pe
 second of training (an optimizer that needs fewer epochs may still be slower in time), and the
 gap between training and validation accuracy (overfitting). The table gives the best validation
 accuracy, the test accuracy, the seconds per epoch and the time to reach a target validation
-accuracy.
+accuracy. Tasks of a SLURM job array that failed (they leave ``failed.json`` in their run
+folder) are listed with their array task and log files, so a failure is never a silent gap.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from optreg.lab.train import METRICS_FILE, time_to_target
+from optreg.lab.state import FAILED_FILE, METRICS_FILE, time_to_target
 
 Run = dict[str, Any]
 
@@ -34,6 +35,31 @@ def load_runs(results: str | Path) -> list[Run]:
         run["name"] = path.parent.name
         runs.append(run)
     return runs
+
+
+def load_failures(results: str | Path) -> list[dict[str, Any]]:
+    """The ``failed.json`` records under ``results`` of runs that have not completed since."""
+    failures = []
+    for path in sorted(Path(results).rglob(FAILED_FILE)):
+        metrics = path.parent / METRICS_FILE
+        if metrics.exists() and json.loads(metrics.read_text()).get("completed"):
+            continue  # a later attempt succeeded
+        try:
+            record = json.loads(path.read_text())
+        except json.JSONDecodeError:
+            record = {}
+        failures.append({**record, "path": str(path.parent)})
+    return failures
+
+
+def failure_line(failure: dict[str, Any]) -> str:
+    """One line saying which task failed and where its logs are."""
+    if "task" not in failure:
+        return f"FAILED: {failure['path']} (unreadable {FAILED_FILE})"
+    logs = " and ".join(reversed(failure.get("logs", [])))  # the .err file first
+    return (f"FAILED: run {failure['run']} = array task {failure['task']} of job "
+            f"{failure['job']} (exit status {failure['exit_code']} on {failure['node']}); "
+            f"see {logs}")
 
 
 def select(runs: Sequence[Run], **values: Any) -> list[Run]:
@@ -145,8 +171,8 @@ def write_report(results: str | Path, out: str | Path | None = None,
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    runs = load_runs(results)
-    if not runs:
+    runs, failures = load_runs(results), load_failures(results)
+    if not runs and not failures:
         raise FileNotFoundError(f"no {METRICS_FILE} under {results}")
     out = Path(out or results)
     out.mkdir(parents=True, exist_ok=True)
@@ -162,8 +188,11 @@ def write_report(results: str | Path, out: str | Path | None = None,
         fig.tight_layout()
         fig.savefig(out / name, dpi=110)
         plt.close(fig)
-    text = [f"# Results under `{results}` ({len(runs)} runs, {mode_of(runs)} mode)", "",
-            markdown_table(runs, target), ""]
+    text = [f"# Results under `{results}` ({len(runs)} runs, {mode_of(runs)} mode)", ""]
+    if failures:
+        text += [f"{len(failures)} task(s) failed:", "", *(f"- {failure_line(f)}"
+                                                          for f in failures), ""]
+    text += [markdown_table(runs, target), ""]
     text += [f"![{name}]({name})" for name in figures]
     report = out / "report.md"
     report.write_text("\n".join(text) + "\n")
