@@ -130,7 +130,15 @@ def _feedback(course: Path, db: Path, task: dict) -> Path:
     if app is None:
         config = workspace_config(course, db_path=db)
         # the student's markdown and outputs are hostile: no script, handler or iframe
+        # (nbgrader's feedback template ignores sanitize_html: sanitize the cells themselves)
+        from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+        from nbconvert.preprocessors.sanitize import SanitizeHTML
+        from nbgrader.preprocessors import GetGrades
+
         config.HTMLExporter.sanitize_html = True
+        config.SanitizeHTML.enabled = True
+        config.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor,
+                                                 SanitizeHTML]
         app = GenerateFeedback(coursedir=CourseDirectory(config=config), config=config)
         app.force = True
         app.log.setLevel(logging.ERROR)
