@@ -153,9 +153,9 @@ def markdown_table(runs: Sequence[Run], target: float | None = None,
     if columns is None:
         columns = [k for k in CONFIG_COLUMNS if len({repr(row[k]) for row in rows}) > 1]
     keys = ["run", *columns, *(k for k in rows[0] if k != "run" and k not in CONFIG_COLUMNS)]
-    lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
-    lines += ["| " + " | ".join(_cell(row[k]) for k in keys) + " |" for row in rows]
-    return "\n".join(lines) + "\n"
+    from optreg.tables import markdown_table as table  # numbers right-aligned
+
+    return table(keys, [[_cell(row[k]) for k in keys] for row in rows])
 
 
 def mode_of(runs: Sequence[Run]) -> str:
