@@ -192,7 +192,13 @@ def test_preempted_task_checkpoints_requeues_and_matches_an_uninterrupted_run(cl
         assert len(metrics["preemptions"]) == interruption
         assert metrics["preemptions"][-1]["signal"] == signal_name
         assert metrics["epochs_completed"] == metrics["preemptions"][-1]["after_epoch"] < 8
-        # SLURM holds a requeued job back for a while (BeginTime); start it now
+        # SLURM holds a requeued job back for a while (BeginTime); once the requeue is
+        # complete (the node released it: reason BeginTime), start it now
+        deadline = time.monotonic() + 60
+        while cluster.jobs(page.job)[0].get("Reason") != "BeginTime":
+            assert time.monotonic() < deadline, cluster.jobs(page.job)
+            time.sleep(0.2)
+        time.sleep(1)
         cluster.client("scontrol", "update", f"JobId={page.job}", "StartTime=now")
     reference = train(config, tmp_path / "uninterrupted", verbose=0)  # meanwhile, here
     (record,) = cluster.wait(page.job, JOB_TIMEOUT)
