@@ -40,8 +40,22 @@ def _secret_lines(kind: str) -> set[str]:
     return {line for line in found if len(line) >= 25 and line not in released}
 
 
+def _hidden_test_lines() -> set[str]:
+    """The grader-only hidden tests (autograder/hidden/*.py): code lines students never see."""
+    released = {line.strip() for path in RELEASES for cell in nbformat.read(path, 4).cells
+                for line in cell.source.splitlines()}
+    lines = {line.strip() for path in (ROOT / "autograder" / "hidden").glob("*.py")
+             for line in path.read_text(encoding="utf-8").splitlines()}
+    tracked = subprocess.run(["git", "ls-files", "--cached"], cwd=ROOT, capture_output=True,
+                             text=True, check=True).stdout.split()
+    public = {line.strip() for name in tracked if not publish._excluded(name)
+              and (ROOT / name).is_file() and not name.endswith((".png", ".gz"))
+              for line in (ROOT / name).read_text(errors="replace").splitlines()}
+    return {line for line in lines if len(line) >= 25 and line not in released | public}
+
+
 SOLUTION_LINES = _secret_lines("SOLUTION")
-HIDDEN_LINES = _secret_lines("HIDDEN TESTS")
+HIDDEN_LINES = _hidden_test_lines()
 
 
 def _lines_of(path: Path) -> set[str]:
@@ -161,6 +175,7 @@ def repo_copy(tmp_path) -> Path:
         (copy / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / name, copy / name)
     subprocess.run(["git", "init", "-q"], cwd=copy, check=True)
+    subprocess.run(["git", "add", "-A"], cwd=copy, check=True)  # what the course tracks
     return copy
 
 

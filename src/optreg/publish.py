@@ -12,7 +12,8 @@ The export copies the files git would commit (tracked, plus untracked ones not i
 (exit status 1, naming the file, and leaving OUTDIR untouched) when a file still holds
 
 * an nbgrader region marker (``### BEGIN SOLUTION``, ``### BEGIN HIDDEN TESTS``, ...), or
-* a line of code from inside a solution or hidden-test region of ``solutions/**/*.ipynb``.
+* a line of code from inside a solution region of ``solutions/**/*.ipynb``, or of a hidden test
+  (``autograder/hidden/*.py``, which only the grader reads).
 
 The secret lines are the stripped lines of those regions that are at least
 :data:`MIN_SECRET_LENGTH` characters long (shorter ones such as ``return m, s`` occur everywhere)
@@ -72,8 +73,8 @@ MIN_SECRET_LENGTH = 25
 # Lines of a solution that are, by design, the package's own public code (the book shows it):
 # they are no leak in that file, and nowhere else. Keyed by exported path.
 SHARED_WITH_PACKAGE: dict[str, frozenset[str]] = {
-    "src/optreg/augmentation.py": frozenset({
-        "return images[:, :, ::-1].copy()",
+    "src/optreg/augmentation/image.py": frozenset({"return images[:, :, ::-1].copy()"}),
+    "src/optreg/augmentation/text.py": frozenset({
         "words[i], words[j] = words[j], words[i]",
         "i, j = rng.choice(len(words), size=2, replace=False)",
         "words[i] = options[rng.integers(len(options))]",
@@ -168,7 +169,33 @@ def secret_lines(root: Path) -> dict[str, str]:
                         secret.setdefault(text, name)
                 else:
                     public.add(text)
+    # The hidden tests live in plain Python files read only by the grader. Their lines are
+    # secret unless a committed (staged) public file already holds them: hidden tests share
+    # idioms and package calls with the public code, and those are no secret.
+    committed = _public_committed_lines(root)
+    for hidden in sorted((root / "autograder" / "hidden").glob("*.py")):
+        name = hidden.relative_to(root).as_posix()
+        for line in hidden.read_text(encoding="utf-8").splitlines():
+            text = line.strip()
+            if len(text) >= MIN_SECRET_LENGTH and text not in committed:
+                secret.setdefault(text, name)
     return {line: name for line, name in secret.items() if line not in public}
+
+
+def _public_committed_lines(root: Path) -> set[str]:
+    """Lines of the files git tracks (its index) that the student edition exports."""
+    listing = subprocess.run(["git", "ls-files", "-z", "--cached"], cwd=root,
+                             capture_output=True, text=True, check=True).stdout
+    lines: set[str] = set()
+    for name in filter(None, listing.split("\0")):
+        path = root / name
+        if _excluded(name) or not path.is_file():
+            continue
+        try:
+            lines.update(line.strip() for line in path.read_text(encoding="utf-8").splitlines())
+        except UnicodeDecodeError:
+            continue
+    return lines
 
 
 def _strings(value) -> Iterator[str]:
