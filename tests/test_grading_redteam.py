@@ -277,7 +277,7 @@ def test_keras_is_not_available_in_the_sandbox(schedules):
 def test_hidden_inputs_do_not_leak_through_exception_text(schedules):
     result, out = schedules
     text = _feedback_text(out, "leak", "02_schedules")
-    shown = set(re.findall(r"LEAK.*?END", text))
+    shown = set(re.findall(r"LEAK\(.*?END", text))  # a raised repr(args), not the source line
     assert shown <= VISIBLE_LEAKS, f"hidden inputs in the feedback: {shown - VISIBLE_LEAKS}"
 
 
@@ -374,11 +374,18 @@ def augmentation(tmp_path_factory):
     a = "06_augmentation"
     folder = tmp_path_factory.mktemp("class06")
     _write(_submission(a, answers={"flip_horizontal": SHARES_LIE}), folder, "shares_lie", a)
+    _write(_submission(a, answers={"flip_horizontal": SHARES_LIE.split("\n", 3)[3]}), folder,
+           "honest_view", a)
     out = tmp_path_factory.mktemp("out06")
     return _grade(a, folder, out), out
 
 
 def test_a_view_earns_nothing_even_if_the_worker_denies_it(augmentation):
+    """Policy (fixer, autograder/README.md trust model): memory sharing is only visible in the
+    student's process, so its report can only remove a point. A lying worker keeps at most the
+    point of a function whose values the grader verified (flip_horizontal: 1); an honest
+    worker's view loses it."""
     result, out = augmentation
+    assert _rows(out)["honest_view"]["score"] == "0", _rows(out)["honest_view"]
     row = _rows(out)["shares_lie"]
-    assert row["score"] == "0", row
+    assert float(row["score"]) <= 1, row
