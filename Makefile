@@ -37,7 +37,8 @@ data: setup system-deps
 	$(BIN)/optreg data fetch
 
 lint: setup
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench autograder
+	$(BIN)/ruff format --check src tests bench autograder
 
 pytest: setup system-deps data
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile

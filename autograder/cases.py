@@ -30,8 +30,9 @@ def load_pair(root: Path, assignment: str):
 def student_notebook(root: Path, assignment: str, edits=(), solved: bool = True):
     """The release with answers filled in (``solved``) and ``edits`` applied."""
     source, release = load_pair(root, assignment)
-    answers = {_gid(c): c.source for c in source.cells
-               if c.metadata.get("nbgrader", {}).get("solution")}
+    answers = {
+        _gid(c): c.source for c in source.cells if c.metadata.get("nbgrader", {}).get("solution")
+    }
     nb = copy.deepcopy(release)
     for cell in nb.cells:
         gid = _gid(cell)
@@ -48,234 +49,557 @@ def student_notebook(root: Path, assignment: str, edits=(), solved: bool = True)
 # assignment -> [(label, [(answer cell, old, new)], [test cells that must fail])]
 MUTANTS = {
     "01_optimizers": [
-        ("adam_no_bias_correction",
-         [("adam_step", "m / (1 - beta_1 ** t)", "m"), ("adam_step", "s / (1 - beta_2 ** t)", "s")],
-         ["test_adam_step", "test_adamw_step"]),
-        ("adam_off_by_one_t",
-         [("adam_step", "t = t + 1\n", ""), ("adam_step", ", m, s, t\n", ", m, s, t + 1\n"),
-          ("adam_step", "beta_1 ** t", "beta_1 ** (t + 1)"),
-          ("adam_step", "beta_2 ** t", "beta_2 ** (t + 1)")],
-         ["test_adam_step"]),
-        ("momentum_wrong_sign",
-         [("momentum_step", "- learning_rate * grad", "+ learning_rate * grad")],
-         ["test_momentum_step"]),
-        ("nesterov_no_lookahead",
-         [("nesterov_step", "grad_fn(theta + momentum * m)", "grad_fn(theta)")],
-         ["test_nesterov_step"]),
-        ("adagrad_epsilon_inside_sqrt",
-         [("adagrad_rmsprop", "(np.sqrt(s) + epsilon)", "np.sqrt(s + epsilon)")],
-         ["test_adagrad_step"]),
-        ("adamw_coupled_decay",
-         [("adamw_step", "decayed = theta - learning_rate * weight_decay * theta",
-           "decayed, grad = theta, grad + weight_decay * theta")],
-         ["test_adamw_step"]),
-        ("steps_off_by_one", [("steps_to_converge", "return step\n", "return step + 1\n")],
-         ["test_steps_to_converge"]),
-        ("adam_epsilon_inside_sqrt",
-         [("adam_step", "(np.sqrt(s_hat) + epsilon)", "np.sqrt(s_hat + epsilon)")],
-         ["test_adam_step"]),
-        ("rmsprop_epsilon_inside_sqrt",
-         [("adagrad_rmsprop", "s = rho * s + (1 - rho) * grad * grad\n"
-           "    return theta - learning_rate * grad / (np.sqrt(s) + epsilon), s",
-           "s = rho * s + (1 - rho) * grad * grad\n"
-           "    return theta - learning_rate * grad / np.sqrt(s + epsilon), s")],
-         ["test_rmsprop_step"]),
+        (
+            "adam_no_bias_correction",
+            [
+                ("adam_step", "m / (1 - beta_1 ** t)", "m"),
+                ("adam_step", "s / (1 - beta_2 ** t)", "s"),
+            ],
+            ["test_adam_step", "test_adamw_step"],
+        ),
+        (
+            "adam_off_by_one_t",
+            [
+                ("adam_step", "t = t + 1\n", ""),
+                ("adam_step", ", m, s, t\n", ", m, s, t + 1\n"),
+                ("adam_step", "beta_1 ** t", "beta_1 ** (t + 1)"),
+                ("adam_step", "beta_2 ** t", "beta_2 ** (t + 1)"),
+            ],
+            ["test_adam_step"],
+        ),
+        (
+            "momentum_wrong_sign",
+            [("momentum_step", "- learning_rate * grad", "+ learning_rate * grad")],
+            ["test_momentum_step"],
+        ),
+        (
+            "nesterov_no_lookahead",
+            [("nesterov_step", "grad_fn(theta + momentum * m)", "grad_fn(theta)")],
+            ["test_nesterov_step"],
+        ),
+        (
+            "adagrad_epsilon_inside_sqrt",
+            [("adagrad_rmsprop", "(np.sqrt(s) + epsilon)", "np.sqrt(s + epsilon)")],
+            ["test_adagrad_step"],
+        ),
+        (
+            "adamw_coupled_decay",
+            [
+                (
+                    "adamw_step",
+                    "decayed = theta - learning_rate * weight_decay * theta",
+                    "decayed, grad = theta, grad + weight_decay * theta",
+                )
+            ],
+            ["test_adamw_step"],
+        ),
+        (
+            "steps_off_by_one",
+            [("steps_to_converge", "return step\n", "return step + 1\n")],
+            ["test_steps_to_converge"],
+        ),
+        (
+            "adam_epsilon_inside_sqrt",
+            [("adam_step", "(np.sqrt(s_hat) + epsilon)", "np.sqrt(s_hat + epsilon)")],
+            ["test_adam_step"],
+        ),
+        (
+            "rmsprop_epsilon_inside_sqrt",
+            [
+                (
+                    "adagrad_rmsprop",
+                    "s = rho * s + (1 - rho) * grad * grad\n"
+                    "    return theta - learning_rate * grad / (np.sqrt(s) + epsilon), s",
+                    "s = rho * s + (1 - rho) * grad * grad\n"
+                    "    return theta - learning_rate * grad / np.sqrt(s + epsilon), s",
+                )
+            ],
+            ["test_rmsprop_step"],
+        ),
         # found by an adversarial pass: state updated in place, tolerance reached exactly
-        ("momentum_in_place_state",
-         [("momentum_step", "m = momentum * m - learning_rate * grad\n",
-           "m *= momentum\n    m -= learning_rate * grad\n")],
-         ["test_momentum_step"]),
-        ("adagrad_in_place", [("adagrad_rmsprop", "s = s + grad * grad\n", "s += grad * grad\n")],
-         ["test_adagrad_step"]),
-        ("rmsprop_in_place",
-         [("adagrad_rmsprop", "s = rho * s + (1 - rho) * grad * grad",
-           "s *= rho\n    s += (1 - rho) * grad * grad")],
-         ["test_rmsprop_step"]),
-        ("adam_in_place_m",
-         [("adam_step", "m = beta_1 * m + (1 - beta_1) * grad\n",
-           "m *= beta_1\n    m += (1 - beta_1) * grad\n")],
-         ["test_adam_step", "test_adamw_step"]),
-        ("steps_loss_at_most_tol",
-         [("steps_to_converge", "if bowl(theta) < tol:", "if bowl(theta) <= tol:")],
-         ["test_steps_to_converge"]),
+        (
+            "momentum_in_place_state",
+            [
+                (
+                    "momentum_step",
+                    "m = momentum * m - learning_rate * grad\n",
+                    "m *= momentum\n    m -= learning_rate * grad\n",
+                )
+            ],
+            ["test_momentum_step"],
+        ),
+        (
+            "adagrad_in_place",
+            [("adagrad_rmsprop", "s = s + grad * grad\n", "s += grad * grad\n")],
+            ["test_adagrad_step"],
+        ),
+        (
+            "rmsprop_in_place",
+            [
+                (
+                    "adagrad_rmsprop",
+                    "s = rho * s + (1 - rho) * grad * grad",
+                    "s *= rho\n    s += (1 - rho) * grad * grad",
+                )
+            ],
+            ["test_rmsprop_step"],
+        ),
+        (
+            "adam_in_place_m",
+            [
+                (
+                    "adam_step",
+                    "m = beta_1 * m + (1 - beta_1) * grad\n",
+                    "m *= beta_1\n    m += (1 - beta_1) * grad\n",
+                )
+            ],
+            ["test_adam_step", "test_adamw_step"],
+        ),
+        (
+            "steps_loss_at_most_tol",
+            [("steps_to_converge", "if bowl(theta) < tol:", "if bowl(theta) <= tol:")],
+            ["test_steps_to_converge"],
+        ),
     ],
     "02_schedules": [
-        ("piecewise_strict_boundary", [("piecewise_constant", "step <= boundary", "step < boundary")],
-         ["test_piecewise_constant"]),
-        ("exponential_off_by_one",
-         [("power_exponential", "return lr0 * 0.1 ** (step / s)",
-           "return lr0 * 0.1 ** ((step + 1) / s)")],
-         ["test_exponential_schedule"]),
-        ("one_cycle_half_cycle", [("one_cycle", "int(0.45 * total_steps)", "int(0.5 * total_steps)")],
-         ["test_one_cycle"]),
-        ("plateau_late", [("plateau_step", "wait >= patience", "wait > patience")],
-         ["test_plateau_step"]),
-        ("range_test_keeps_divergence",
-         [("lr_range_suggestion", "end = len(losses) if finite.all() else int(np.argmin(finite))",
-           "end = len(losses)")],
-         ["test_lr_range_suggestion"]),
-        ("one_cycle_half_rounded",
-         [("one_cycle", "int(0.45 * total_steps)", "round(0.45 * total_steps)")],
-         ["test_one_cycle"]),
+        (
+            "piecewise_strict_boundary",
+            [("piecewise_constant", "step <= boundary", "step < boundary")],
+            ["test_piecewise_constant"],
+        ),
+        (
+            "exponential_off_by_one",
+            [
+                (
+                    "power_exponential",
+                    "return lr0 * 0.1 ** (step / s)",
+                    "return lr0 * 0.1 ** ((step + 1) / s)",
+                )
+            ],
+            ["test_exponential_schedule"],
+        ),
+        (
+            "one_cycle_half_cycle",
+            [("one_cycle", "int(0.45 * total_steps)", "int(0.5 * total_steps)")],
+            ["test_one_cycle"],
+        ),
+        (
+            "plateau_late",
+            [("plateau_step", "wait >= patience", "wait > patience")],
+            ["test_plateau_step"],
+        ),
+        (
+            "range_test_keeps_divergence",
+            [
+                (
+                    "lr_range_suggestion",
+                    "end = len(losses) if finite.all() else int(np.argmin(finite))",
+                    "end = len(losses)",
+                )
+            ],
+            ["test_lr_range_suggestion"],
+        ),
+        (
+            "one_cycle_half_rounded",
+            [("one_cycle", "int(0.45 * total_steps)", "round(0.45 * total_steps)")],
+            ["test_one_cycle"],
+        ),
     ],
     "03_initialization": [
-        ("glorot_fan_in_only", [("glorot_he", "6.0 / (fan_in + fan_out)", "6.0 / fan_in")],
-         ["test_glorot_uniform"]),
-        ("he_variance_one_over_fan_in", [("glorot_he", "2.0 / fan_in", "1.0 / fan_in")],
-         ["test_he_normal"]),
-        ("he_global_random_state", [("glorot_he", "rng.normal(", "np.random.normal(")],
-         ["test_he_normal"]),
-        ("fans_without_receptive_field",
-         [("fans", "shape[-2] * receptive, shape[-1] * receptive", "shape[-2], shape[-1]")],
-         ["test_fans"]),
-        ("grads_without_tanh_derivative", [("two_layer_grads", " * (1 - h ** 2)", "")],
-         ["test_two_layer_grads"]),
+        (
+            "glorot_fan_in_only",
+            [("glorot_he", "6.0 / (fan_in + fan_out)", "6.0 / fan_in")],
+            ["test_glorot_uniform"],
+        ),
+        (
+            "he_variance_one_over_fan_in",
+            [("glorot_he", "2.0 / fan_in", "1.0 / fan_in")],
+            ["test_he_normal"],
+        ),
+        (
+            "he_global_random_state",
+            [("glorot_he", "rng.normal(", "np.random.normal(")],
+            ["test_he_normal"],
+        ),
+        (
+            "fans_without_receptive_field",
+            [("fans", "shape[-2] * receptive, shape[-1] * receptive", "shape[-2], shape[-1]")],
+            ["test_fans"],
+        ),
+        (
+            "grads_without_tanh_derivative",
+            [("two_layer_grads", " * (1 - h ** 2)", "")],
+            ["test_two_layer_grads"],
+        ),
     ],
     "04_normalization": [
-        ("bn_batch_stats_at_inference",
-         [("batchnorm_forward", "x_hat = (x - moving_mean) / np.sqrt(moving_var + epsilon)",
-           "x_hat = (x - x.mean(axis=0)) / np.sqrt(x.var(axis=0) + epsilon)")],
-         ["test_batchnorm_inference"]),
-        ("bn_momentum_swapped",
-         [("batchnorm_forward", "momentum * moving_mean + (1 - momentum) * mean",
-           "(1 - momentum) * moving_mean + momentum * mean")],
-         ["test_batchnorm_training"]),
-        ("bn_unbiased_variance",
-         [("batchnorm_forward", "x.mean(axis=0), x.var(axis=0)", "x.mean(axis=0), x.var(axis=0, ddof=1)")],
-         ["test_batchnorm_training"]),
-        ("bn_backward_no_mean_term", [("batchnorm_backward", "n * dy - dbeta - ", "n * dy - ")],
-         ["test_batchnorm_backward"]),
-        ("ln_over_batch_axis",
-         [("layernorm", "x.mean(axis=1, keepdims=True)", "x.mean(axis=0, keepdims=True)"),
-          ("layernorm", "x.var(axis=1, keepdims=True)", "x.var(axis=0, keepdims=True)")],
-         ["test_layernorm_forward"]),
-        ("standardize_leaks_test_set",
-         [("standardize_split", "mean = x_train.mean(axis=0)",
-           "mean = np.concatenate([x_train, x_test]).mean(axis=0)")],
-         ["test_standardize_split"]),
-        ("bn_moving_mean_in_place",
-         [("batchnorm_forward", "    moving_mean = momentum * moving_mean + (1 - momentum) * mean\n",
-           "    moving_mean *= momentum\n    moving_mean += (1 - momentum) * mean\n")],
-         ["test_batchnorm_training"]),
-        ("standardize_train_in_place",
-         [("standardize_split", "return (x_train - mean) / scale, (x_test - mean) / scale",
-           "x_train -= mean\n    x_train /= scale\n    return x_train, (x_test - mean) / scale")],
-         ["test_standardize_split"]),
-        ("ln_gamma_per_row_when_square",
-         [("layernorm", "return gamma * x_hat + beta, (x_hat",
-           "return (gamma[:, None] * x_hat + beta[:, None] if x_hat.shape[0] == gamma.shape[0]\n"
-           "            else gamma * x_hat + beta), (x_hat")],
-         ["test_layernorm_forward"]),
+        (
+            "bn_batch_stats_at_inference",
+            [
+                (
+                    "batchnorm_forward",
+                    "x_hat = (x - moving_mean) / np.sqrt(moving_var + epsilon)",
+                    "x_hat = (x - x.mean(axis=0)) / np.sqrt(x.var(axis=0) + epsilon)",
+                )
+            ],
+            ["test_batchnorm_inference"],
+        ),
+        (
+            "bn_momentum_swapped",
+            [
+                (
+                    "batchnorm_forward",
+                    "momentum * moving_mean + (1 - momentum) * mean",
+                    "(1 - momentum) * moving_mean + momentum * mean",
+                )
+            ],
+            ["test_batchnorm_training"],
+        ),
+        (
+            "bn_unbiased_variance",
+            [
+                (
+                    "batchnorm_forward",
+                    "x.mean(axis=0), x.var(axis=0)",
+                    "x.mean(axis=0), x.var(axis=0, ddof=1)",
+                )
+            ],
+            ["test_batchnorm_training"],
+        ),
+        (
+            "bn_backward_no_mean_term",
+            [("batchnorm_backward", "n * dy - dbeta - ", "n * dy - ")],
+            ["test_batchnorm_backward"],
+        ),
+        (
+            "ln_over_batch_axis",
+            [
+                ("layernorm", "x.mean(axis=1, keepdims=True)", "x.mean(axis=0, keepdims=True)"),
+                ("layernorm", "x.var(axis=1, keepdims=True)", "x.var(axis=0, keepdims=True)"),
+            ],
+            ["test_layernorm_forward"],
+        ),
+        (
+            "standardize_leaks_test_set",
+            [
+                (
+                    "standardize_split",
+                    "mean = x_train.mean(axis=0)",
+                    "mean = np.concatenate([x_train, x_test]).mean(axis=0)",
+                )
+            ],
+            ["test_standardize_split"],
+        ),
+        (
+            "bn_moving_mean_in_place",
+            [
+                (
+                    "batchnorm_forward",
+                    "    moving_mean = momentum * moving_mean + (1 - momentum) * mean\n",
+                    "    moving_mean *= momentum\n    moving_mean += (1 - momentum) * mean\n",
+                )
+            ],
+            ["test_batchnorm_training"],
+        ),
+        (
+            "standardize_train_in_place",
+            [
+                (
+                    "standardize_split",
+                    "return (x_train - mean) / scale, (x_test - mean) / scale",
+                    "x_train -= mean\n    x_train /= scale\n    return x_train, (x_test - mean) / scale",
+                )
+            ],
+            ["test_standardize_split"],
+        ),
+        (
+            "ln_gamma_per_row_when_square",
+            [
+                (
+                    "layernorm",
+                    "return gamma * x_hat + beta, (x_hat",
+                    "return (gamma[:, None] * x_hat + beta[:, None] if x_hat.shape[0] == gamma.shape[0]\n"
+                    "            else gamma * x_hat + beta), (x_hat",
+                )
+            ],
+            ["test_layernorm_forward"],
+        ),
     ],
     "05_regularization": [
-        ("dropout_without_rescaling", [("dropout", "x * mask / (1 - rate), mask", "x * mask, mask")],
-         ["test_dropout_forward"]),
-        ("dropout_at_inference", [("dropout", "if not training or rate == 0:", "if rate == 0:")],
-         ["test_dropout_forward"]),
-        ("l2_gradient_missing_factor_2", [("penalties", "return 2 * l2 * w", "return l2 * w")],
-         ["test_penalties"]),
-        ("clip_by_norm_always_rescales", [("clipping", "max(norm, clip_norm)", "norm")],
-         ["test_clip_by_norm"]),
-        ("early_stopping_one_epoch_late", [("early_stopping", "wait >= patience", "wait > patience")],
-         ["test_early_stopping"]),
+        (
+            "dropout_without_rescaling",
+            [("dropout", "x * mask / (1 - rate), mask", "x * mask, mask")],
+            ["test_dropout_forward"],
+        ),
+        (
+            "dropout_at_inference",
+            [("dropout", "if not training or rate == 0:", "if rate == 0:")],
+            ["test_dropout_forward"],
+        ),
+        (
+            "l2_gradient_missing_factor_2",
+            [("penalties", "return 2 * l2 * w", "return l2 * w")],
+            ["test_penalties"],
+        ),
+        (
+            "clip_by_norm_always_rescales",
+            [("clipping", "max(norm, clip_norm)", "norm")],
+            ["test_clip_by_norm"],
+        ),
+        (
+            "early_stopping_one_epoch_late",
+            [("early_stopping", "wait >= patience", "wait > patience")],
+            ["test_early_stopping"],
+        ),
         ("max_norm_ignores_axis", [("max_norm", "axis=axis", "axis=0")], ["test_max_norm"]),
-        ("dropout_in_place",
-         [("dropout", "return x * mask / (1 - rate), mask",
-           "x *= mask / (1 - rate)\n    return x, mask")],
-         ["test_dropout_forward"]),
-        ("max_norm_nan_for_zero_vector", [("max_norm", "(1e-7 + norms)", "norms")],
-         ["test_max_norm"]),
-        ("max_norm_in_place",
-         [("max_norm", "return w * desired / (1e-7 + norms)",
-           "w *= desired / (1e-7 + norms)\n    return w")],
-         ["test_max_norm"]),
-        ("clip_by_value_in_place",
-         [("clipping", "return np.clip(g, -clip_value, clip_value)",
-           "return np.clip(g, -clip_value, clip_value, out=g)")],
-         ["test_clip_by_value"]),
-        ("clip_by_norm_in_place",
-         [("clipping", "return g * clip_norm / max(norm, clip_norm)",
-           "g *= clip_norm / max(norm, clip_norm)\n    return g")],
-         ["test_clip_by_norm"]),
+        (
+            "dropout_in_place",
+            [
+                (
+                    "dropout",
+                    "return x * mask / (1 - rate), mask",
+                    "x *= mask / (1 - rate)\n    return x, mask",
+                )
+            ],
+            ["test_dropout_forward"],
+        ),
+        (
+            "max_norm_nan_for_zero_vector",
+            [("max_norm", "(1e-7 + norms)", "norms")],
+            ["test_max_norm"],
+        ),
+        (
+            "max_norm_in_place",
+            [
+                (
+                    "max_norm",
+                    "return w * desired / (1e-7 + norms)",
+                    "w *= desired / (1e-7 + norms)\n    return w",
+                )
+            ],
+            ["test_max_norm"],
+        ),
+        (
+            "clip_by_value_in_place",
+            [
+                (
+                    "clipping",
+                    "return np.clip(g, -clip_value, clip_value)",
+                    "return np.clip(g, -clip_value, clip_value, out=g)",
+                )
+            ],
+            ["test_clip_by_value"],
+        ),
+        (
+            "clip_by_norm_in_place",
+            [
+                (
+                    "clipping",
+                    "return g * clip_norm / max(norm, clip_norm)",
+                    "g *= clip_norm / max(norm, clip_norm)\n    return g",
+                )
+            ],
+            ["test_clip_by_norm"],
+        ),
         # boundary cases (issue 9): no lower clip bound, the patience counter starting at 1
-        ("clip_without_lower_bound",
-         [("clipping", "return np.clip(g, -clip_value, clip_value)",
-           "return np.minimum(g, clip_value)")],
-         ["test_clip_by_value"]),
-        ("early_stopping_counter_starts_at_one",
-         [("early_stopping", "best, best_epoch, wait = np.inf, 0, 0",
-           "best, best_epoch, wait = np.inf, 0, 1")],
-         ["test_early_stopping"]),
-        ("clip_by_global_norm_in_place",
-         [("clipping", "return [g * scale for g in grads], global_norm",
-           "for g in grads:\n        g *= scale\n    return grads, global_norm")],
-         ["test_clip_by_global_norm"]),
+        (
+            "clip_without_lower_bound",
+            [
+                (
+                    "clipping",
+                    "return np.clip(g, -clip_value, clip_value)",
+                    "return np.minimum(g, clip_value)",
+                )
+            ],
+            ["test_clip_by_value"],
+        ),
+        (
+            "early_stopping_counter_starts_at_one",
+            [
+                (
+                    "early_stopping",
+                    "best, best_epoch, wait = np.inf, 0, 0",
+                    "best, best_epoch, wait = np.inf, 0, 1",
+                )
+            ],
+            ["test_early_stopping"],
+        ),
+        (
+            "clip_by_global_norm_in_place",
+            [
+                (
+                    "clipping",
+                    "return [g * scale for g in grads], global_norm",
+                    "for g in grads:\n        g *= scale\n    return grads, global_norm",
+                )
+            ],
+            ["test_clip_by_global_norm"],
+        ),
     ],
     "06_augmentation": [
-        ("flip_vertical", [("flip_horizontal", "images[:, :, ::-1]", "images[:, ::-1]")],
-         ["test_flip_horizontal"]),
-        ("crop_offsets_exclude_end", [("crops", "2 * pad + 1", "2 * pad")],
-         ["test_random_crop_offsets"]),
-        ("translate_wrong_direction",
-         [("crops", "out[:, dst_rows, dst_cols] = images[:, src_rows, src_cols]",
-           "out[:, src_rows, src_cols] = images[:, dst_rows, dst_cols]")],
-         ["test_translate"]),
-        ("contrast_global_mean", [("contrast_gamma", "images.mean(axis=(1, 2), keepdims=True)",
-                                   "images.mean()")],
-         ["test_adjust_contrast"]),
-        ("deletion_may_return_empty",
-         [("eda", "return kept if kept else [words[rng.integers(len(words))]]", "return kept")],
-         ["test_random_deletion"]),
-        ("swap_same_position", [("eda", "size=2, replace=False", "size=2, replace=True")],
-         ["test_random_swap"]),
-        ("flip_returns_view",
-         [("flip_horizontal", "images[:, :, ::-1].copy()", "images[:, :, ::-1]")],
-         ["test_flip_horizontal"]),
-        ("translate_returns_input_for_zero_shift",
-         [("crops", "    out = np.zeros_like(images)\n",
-           "    if dy == 0 and dx == 0:\n        return images\n    out = np.zeros_like(images)\n")],
-         ["test_translate"]),
-        ("contrast_in_place",
-         [("contrast_gamma", "return mean + factor * (images - mean)",
-           "images -= mean\n    images *= factor\n    images += mean\n    return images")],
-         ["test_adjust_contrast"]),
-        ("gamma_in_place",
-         [("contrast_gamma", "return gain * images ** gamma",
-           "images **= gamma\n    images *= gain\n    return images")],
-         ["test_adjust_gamma"]),
-        ("deletion_fallback_global_rng",
-         [("eda", "[words[rng.integers(len(words))]]", "[words[np.random.randint(len(words))]]")],
-         ["test_random_deletion"]),
-        ("swap_global_rng",
-         [("eda", "i, j = rng.choice(len(words), size=2, replace=False)",
-           "i, j = np.random.choice(len(words), size=2, replace=False)")],
-         ["test_random_swap"]),
-        ("swap_neighbours_only",
-         [("eda", "i, j = rng.choice(len(words), size=2, replace=False)",
-           "i = rng.integers(len(words) - 1)\n        j = i + 1")],
-         ["test_random_swap"]),
-        ("synonym_global_rng",
-         [("eda", "options[rng.integers(len(options))]",
-           "options[np.random.randint(len(options))]")],
-         ["test_synonym_replacement"]),
-        ("synonym_first_positions",
-         [("eda", "rng.choice(candidates, size=count, replace=False) if count else []",
-           "candidates[:count]")],
-         ["test_synonym_replacement"]),
-        ("gamma_clipped_to_one",
-         [("contrast_gamma", "return gain * images ** gamma",
-           "return np.clip(gain * images ** gamma, 0, 1)")],
-         ["test_adjust_gamma"]),
+        (
+            "flip_vertical",
+            [("flip_horizontal", "images[:, :, ::-1]", "images[:, ::-1]")],
+            ["test_flip_horizontal"],
+        ),
+        (
+            "crop_offsets_exclude_end",
+            [("crops", "2 * pad + 1", "2 * pad")],
+            ["test_random_crop_offsets"],
+        ),
+        (
+            "translate_wrong_direction",
+            [
+                (
+                    "crops",
+                    "out[:, dst_rows, dst_cols] = images[:, src_rows, src_cols]",
+                    "out[:, src_rows, src_cols] = images[:, dst_rows, dst_cols]",
+                )
+            ],
+            ["test_translate"],
+        ),
+        (
+            "contrast_global_mean",
+            [("contrast_gamma", "images.mean(axis=(1, 2), keepdims=True)", "images.mean()")],
+            ["test_adjust_contrast"],
+        ),
+        (
+            "deletion_may_return_empty",
+            [("eda", "return kept if kept else [words[rng.integers(len(words))]]", "return kept")],
+            ["test_random_deletion"],
+        ),
+        (
+            "swap_same_position",
+            [("eda", "size=2, replace=False", "size=2, replace=True")],
+            ["test_random_swap"],
+        ),
+        (
+            "flip_returns_view",
+            [("flip_horizontal", "images[:, :, ::-1].copy()", "images[:, :, ::-1]")],
+            ["test_flip_horizontal"],
+        ),
+        (
+            "translate_returns_input_for_zero_shift",
+            [
+                (
+                    "crops",
+                    "    out = np.zeros_like(images)\n",
+                    "    if dy == 0 and dx == 0:\n        return images\n    out = np.zeros_like(images)\n",
+                )
+            ],
+            ["test_translate"],
+        ),
+        (
+            "contrast_in_place",
+            [
+                (
+                    "contrast_gamma",
+                    "return mean + factor * (images - mean)",
+                    "images -= mean\n    images *= factor\n    images += mean\n    return images",
+                )
+            ],
+            ["test_adjust_contrast"],
+        ),
+        (
+            "gamma_in_place",
+            [
+                (
+                    "contrast_gamma",
+                    "return gain * images ** gamma",
+                    "images **= gamma\n    images *= gain\n    return images",
+                )
+            ],
+            ["test_adjust_gamma"],
+        ),
+        (
+            "deletion_fallback_global_rng",
+            [
+                (
+                    "eda",
+                    "[words[rng.integers(len(words))]]",
+                    "[words[np.random.randint(len(words))]]",
+                )
+            ],
+            ["test_random_deletion"],
+        ),
+        (
+            "swap_global_rng",
+            [
+                (
+                    "eda",
+                    "i, j = rng.choice(len(words), size=2, replace=False)",
+                    "i, j = np.random.choice(len(words), size=2, replace=False)",
+                )
+            ],
+            ["test_random_swap"],
+        ),
+        (
+            "swap_neighbours_only",
+            [
+                (
+                    "eda",
+                    "i, j = rng.choice(len(words), size=2, replace=False)",
+                    "i = rng.integers(len(words) - 1)\n        j = i + 1",
+                )
+            ],
+            ["test_random_swap"],
+        ),
+        (
+            "synonym_global_rng",
+            [
+                (
+                    "eda",
+                    "options[rng.integers(len(options))]",
+                    "options[np.random.randint(len(options))]",
+                )
+            ],
+            ["test_synonym_replacement"],
+        ),
+        (
+            "synonym_first_positions",
+            [
+                (
+                    "eda",
+                    "rng.choice(candidates, size=count, replace=False) if count else []",
+                    "candidates[:count]",
+                )
+            ],
+            ["test_synonym_replacement"],
+        ),
+        (
+            "gamma_clipped_to_one",
+            [
+                (
+                    "contrast_gamma",
+                    "return gain * images ** gamma",
+                    "return np.clip(gain * images ** gamma, 0, 1)",
+                )
+            ],
+            ["test_adjust_gamma"],
+        ),
         # boundary cases (issue 9): the "fewer than two words" guard, shifts beyond the image
-        ("swap_guard_one_word", [("eda", "if len(words) < 2:", "if len(words) < 1:")],
-         ["test_random_swap"]),
-        ("translate_without_large_shift_guard",
-         [("crops", "    if abs(dy) >= height or abs(dx) >= width:\n        return out\n", "")],
-         ["test_translate"]),
-        ("synonym_one_draw_for_all_words",
-         [("eda", "    for i in rng.choice", "    pick = rng.integers(3)\n    for i in rng.choice"),
-          ("eda", "options[rng.integers(len(options))]", "options[pick % len(options)]")],
-         ["test_synonym_replacement"]),
+        (
+            "swap_guard_one_word",
+            [("eda", "if len(words) < 2:", "if len(words) < 1:")],
+            ["test_random_swap"],
+        ),
+        (
+            "translate_without_large_shift_guard",
+            [("crops", "    if abs(dy) >= height or abs(dx) >= width:\n        return out\n", "")],
+            ["test_translate"],
+        ),
+        (
+            "synonym_one_draw_for_all_words",
+            [
+                (
+                    "eda",
+                    "    for i in rng.choice",
+                    "    pick = rng.integers(3)\n    for i in rng.choice",
+                ),
+                ("eda", "options[rng.integers(len(options))]", "options[pick % len(options)]"),
+            ],
+            ["test_synonym_replacement"],
+        ),
     ],
 }
 
@@ -286,15 +610,17 @@ def write_notebook(nb, path: Path) -> Path:
     return path
 
 
-def mutant_class(root: Path, assignment: str, folder: Path,
-                 mutants: int | None = None) -> dict[str, list[str]]:
+def mutant_class(
+    root: Path, assignment: str, folder: Path, mutants: int | None = None
+) -> dict[str, list[str]]:
     """Write full, stub, cheater and mutant students into ``folder``.
 
     Returns {student: the test cells that must fail} (``[]``: none, ``None``: all)."""
     expected = {"full": [], "stub": None}
     write_notebook(student_notebook(root, assignment), folder / "full" / f"{assignment}.ipynb")
-    write_notebook(student_notebook(root, assignment, solved=False),
-                   folder / "stub" / f"{assignment}.ipynb")
+    write_notebook(
+        student_notebook(root, assignment, solved=False), folder / "stub" / f"{assignment}.ipynb"
+    )
     nb = student_notebook(root, assignment, solved=False)
     for cell in nb.cells:
         if cell.metadata.get("nbgrader", {}).get("solution"):
@@ -314,7 +640,7 @@ def _insert_after(nb, grade_id: str, source: str) -> None:
     nb.cells.insert(index + 1, nbformat.v4.new_code_cell(source))
 
 
-SNOOP = '''
+SNOOP = """
 import glob, os, socket
 found = []
 for pattern in ["/work/main/solutions/*/*.ipynb", "/work/*/solutions/*/*.ipynb",
@@ -339,9 +665,9 @@ try:
 except OSError:
     pass
 LEAKED = found
-'''
+"""
 
-CHEAT = '''
+CHEAT = """
 import builtins, math, numpy as np, numpy.testing
 np.allclose = lambda *a, **k: True
 np.isclose = lambda *a, **k: True
@@ -352,7 +678,7 @@ builtins.abs = lambda x: 0
 builtins.AssertionError = type("Nothing", (Exception,), {})
 def _close(*a, **k): return None
 def _fail(*a, **k): return None
-'''
+"""
 
 
 def robustness_class(root: Path, folder: Path, assignment: str = "02_schedules") -> dict:
@@ -363,8 +689,11 @@ def robustness_class(root: Path, folder: Path, assignment: str = "02_schedules")
     name = f"{assignment}.ipynb"
     full = lambda: student_notebook(root, assignment)  # noqa: E731
     source, _ = load_pair(root, assignment)
-    points = {_gid(c): c.metadata["nbgrader"]["points"] for c in source.cells
-              if c.metadata.get("nbgrader", {}).get("grade")}
+    points = {
+        _gid(c): c.metadata["nbgrader"]["points"]
+        for c in source.cells
+        if c.metadata.get("nbgrader", {}).get("grade")
+    }
     total = sum(points.values())
     expect = {}
 
@@ -385,21 +714,30 @@ def robustness_class(root: Path, folder: Path, assignment: str = "02_schedules")
     add("infinite_loop", nb, {"status": "graded", "score": total, "message": "time limit"})
 
     nb = full()
-    _insert_after(nb, "test_exponential_schedule",
-                  "import time\nwhile True:\n    try:\n        time.sleep(0.5)\n"
-                  "    except KeyboardInterrupt:\n        pass")
+    _insert_after(
+        nb,
+        "test_exponential_schedule",
+        "import time\nwhile True:\n    try:\n        time.sleep(0.5)\n"
+        "    except KeyboardInterrupt:\n        pass",
+    )
     add("ignores_interrupt", nb, {"status": "graded", "score": total, "message": "time limit"})
 
     nb = full()
-    _insert_after(nb, "test_exponential_schedule",
-                  "while True:\n    try:\n        while True:\n            pass\n"
-                  "    except BaseException:\n        pass")
+    _insert_after(
+        nb,
+        "test_exponential_schedule",
+        "while True:\n    try:\n        while True:\n            pass\n"
+        "    except BaseException:\n        pass",
+    )
     add("ignores_time_limit", nb, {"status": "graded", "score": total, "message": "time limit"})
 
     nb = full()
     _insert_after(nb, "test_power_schedule", "import os\nos.abort()")
-    add("kernel_abort", nb, {"status": "graded", "score": total,
-                             "message": "stopped the student's process"})
+    add(
+        "kernel_abort",
+        nb,
+        {"status": "graded", "score": total, "message": "stopped the student's process"},
+    )
 
     nb = full()
     _insert_after(nb, "imports", "import sys\nsys.exit(3)")
@@ -413,12 +751,23 @@ def robustness_class(root: Path, folder: Path, assignment: str = "02_schedules")
     _insert_after(nb, "imports", "for _ in range(200):\n    print('x' * 100_000)")
     add("huge_output", nb, {"status": "graded", "score": total})
 
-    add("malformed_json", '{"cells": [ {"cell_type": "code", "source": "x = 1"', {
-        "status": "invalid", "score": 0, "message": "not valid JSON"})
-    add("missing_notebook", "print('my answers')\n", {"status": "missing", "score": 0},
-        filename="answers.py")
-    add("renamed_notebook", full(), {"status": "graded", "score": total, "message": "expected"},
-        filename="my_schedules_final.ipynb")
+    add(
+        "malformed_json",
+        '{"cells": [ {"cell_type": "code", "source": "x = 1"',
+        {"status": "invalid", "score": 0, "message": "not valid JSON"},
+    )
+    add(
+        "missing_notebook",
+        "print('my answers')\n",
+        {"status": "missing", "score": 0},
+        filename="answers.py",
+    )
+    add(
+        "renamed_notebook",
+        full(),
+        {"status": "graded", "score": total, "message": "expected"},
+        filename="my_schedules_final.ipynb",
+    )
 
     nb = full()
     nb.cells = [c for c in nb.cells if not c.metadata.get("nbgrader", {}).get("grade")]
@@ -453,8 +802,14 @@ def robustness_class(root: Path, folder: Path, assignment: str = "02_schedules")
         if cell.metadata.get("nbgrader", {}).get("grade"):
             cell.metadata["nbgrader"]["points"] = 1000
     fake = nbformat.v4.new_code_cell("pass")
-    fake.metadata["nbgrader"] = {"grade": True, "grade_id": "bonus", "locked": True,
-                                 "points": 50, "solution": False, "schema_version": 3}
+    fake.metadata["nbgrader"] = {
+        "grade": True,
+        "grade_id": "bonus",
+        "locked": True,
+        "points": 50,
+        "solution": False,
+        "schema_version": 3,
+    }
     nb.cells.append(fake)
     add("inflated_points", nb, {"status": "graded", "below_full": True})
 
@@ -466,10 +821,11 @@ def robustness_class(root: Path, folder: Path, assignment: str = "02_schedules")
     nb = full()
     for cell in nb.cells:
         if cell.metadata.get("nbgrader", {}).get("solution"):
-            cell.source = ("import sys, warnings\n" + cell.source.replace(
+            cell.source = "import sys, warnings\n" + cell.source.replace(
                 "### BEGIN SOLUTION",
                 "### BEGIN SOLUTION\n    warnings.warn('a warning'); "
-                "print('noise', file=sys.stderr)"))
+                "print('noise', file=sys.stderr)",
+            )
     add("stderr_warnings", nb, {"status": "graded", "score": total})
 
     nb = student_notebook(root, assignment, solved=False)
@@ -490,7 +846,7 @@ def robustness_class(root: Path, folder: Path, assignment: str = "02_schedules")
 # (the released stubs, whose functions raise NotImplementedError) and must score 0.
 ATTACKS = {
     # rewrite or skip later cells: IPython's hooks where they exist, the worker's own frames
-    "rewrites_later_cells": '''
+    "rewrites_later_cells": """
 import sys
 try:
     ip = get_ipython()
@@ -506,9 +862,9 @@ while frame is not None:
             if "raise NotImplementedError" in cell[1]:
                 cell[1] = cell[1].replace("raise NotImplementedError()", "return 0.01")
     frame = frame.f_back
-''',
+""",
     # hide errors: excepthook, showtraceback, and the worker's report of a failed call
-    "hides_errors": '''
+    "hides_errors": """
 import sys
 sys.excepthook = lambda *args: None
 try:
@@ -525,9 +881,9 @@ while frame is not None:
             return (0.01 if error is not None else value), None, capture
         worker._timed = _timed
     frame = frame.f_back
-''',
+""",
     # reach the checker: builtins, __import__, NumPy, math, the garbage collector's objects
-    "reaches_the_checker": '''
+    "reaches_the_checker": """
 import builtins, gc, math, sys, numpy as np
 np.allclose = lambda *a, **k: True
 np.array_equal = lambda *a, **k: True
@@ -538,9 +894,9 @@ real_import = builtins.__import__
 builtins.__import__ = lambda name, *a, **k: real_import(name, *a, **k)
 found = [o for o in gc.get_objects() if type(o).__name__ in ("Verdict", "Student", "Failed")]
 assert not found
-''',
+""",
     # objects that lie about equality and their values, returned by every function
-    "lying_objects": '''
+    "lying_objects": """
 import numpy as np
 class Liar(float):
     def __eq__(self, other): return True
@@ -557,9 +913,9 @@ def piecewise_constant(*args, **kwargs): return type("Any", (), {"__eq__": lambd
 def one_cycle(*args, **kwargs): return Liar(0.1)
 def plateau_step(state, *args, **kwargs): return {"lr": Liar(0.1), "best": Liar(0), "wait": Liar(0)}
 def lr_range_suggestion(*args, **kwargs): return np.zeros(()).view(LiarArray)
-''',
+""",
     # outputs forged as results: prints, display, displayhook, huge and malformed output
-    "forges_outputs": '''
+    "forges_outputs": """
 import sys
 print("passed: every check of this cell")
 try:
@@ -571,9 +927,9 @@ except Exception:
 sys.displayhook = lambda value: print("passed")
 sys.stdout.write("x" * 10_000_000)
 sys.stdout.write(b"\\xff\\xfe not text".decode("latin-1"))
-''',
+""",
     # messages forged on the grader's pipe: fake cell and result replies, garbage, a huge header
-    "forges_protocol": '''
+    "forges_protocol": """
 import json, os, struct
 def frame(message):
     data = json.dumps(message).encode()
@@ -590,21 +946,21 @@ for fd in range(3, 64):
         os.write(fd, struct.pack(">Q", 2**62) + b"{not json")
     except OSError:
         pass
-''',
+""",
     # every function spins forever: each call is stopped, the whole student stays bounded
-    "spinning_functions": '''
+    "spinning_functions": """
 def _spin(*args, **kwargs):
     while True:
         pass
 power_schedule = exponential_schedule = piecewise_constant = one_cycle = _spin
 plateau_step = lr_range_suggestion = _spin
-''',
+""",
 }
 
 # Attacks on the machine: added to a CORRECT notebook, they must change nothing (full marks),
 # stay bounded, and leave the other students' grades alone.
 RESOURCE_ATTACKS = {
-    "fork_bomb": '''
+    "fork_bomb": """
 import os
 children = 0
 try:
@@ -616,8 +972,8 @@ try:
 except OSError:
     pass
 print("forked", children)
-''',
-    "disk_flood": '''
+""",
+    "disk_flood": """
 written = 0
 try:
     with open("flood.bin", "wb") as fh:
@@ -626,8 +982,8 @@ try:
             written += 2**20
 except OSError as exc:
     print("stopped after", written >> 20, "MiB:", exc)
-''',
-    "inode_flood": '''
+""",
+    "inode_flood": """
 import os, time
 os.makedirs("many", exist_ok=True)
 count, start = 0, time.monotonic()
@@ -638,8 +994,8 @@ try:
 except OSError as exc:
     print("stopped:", exc)
 print("files", count)
-''',
-    "cpu_spinner_thread": '''
+""",
+    "cpu_spinner_thread": """
 import threading
 def spin():
     while True:
@@ -649,7 +1005,7 @@ for _ in range(50):
         threading.Thread(target=spin, daemon=True).start()
     except RuntimeError:
         break
-''',
+""",
 }
 
 
@@ -658,8 +1014,11 @@ def attack_class(root: Path, folder: Path, assignment: str = "02_schedules") -> 
     that are symbolic links); returns {student: expected (status, score)}."""
     name = f"{assignment}.ipynb"
     source, _ = load_pair(root, assignment)
-    total = sum(c.metadata["nbgrader"]["points"] for c in source.cells
-                if c.metadata.get("nbgrader", {}).get("grade"))
+    total = sum(
+        c.metadata["nbgrader"]["points"]
+        for c in source.cells
+        if c.metadata.get("nbgrader", {}).get("grade")
+    )
     expect = {"full": ("graded", total)}
     write_notebook(student_notebook(root, assignment), folder / "full" / name)
     for label, code in ATTACKS.items():

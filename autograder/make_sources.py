@@ -21,8 +21,14 @@ from nbsrc import notebook  # noqa: E402
 
 from optreg.grading.grader import hidden_points  # noqa: E402
 
-MODULES = ["a01_optimizers", "a02_schedules", "a03_initialization", "a04_normalization",
-           "a05_regularization", "a06_augmentation"]
+MODULES = [
+    "a01_optimizers",
+    "a02_schedules",
+    "a03_initialization",
+    "a04_normalization",
+    "a05_regularization",
+    "a06_augmentation",
+]
 
 
 def available_modules() -> list[str]:
@@ -35,11 +41,14 @@ def build(dest: Path) -> list[Path]:
         module = importlib.import_module(module_name)
         points = hidden_points(HERE / "hidden" / f"{module_name}.py")
         nb = notebook(module.CELLS)
-        graded = [c.metadata["nbgrader"] for c in nb.cells
-                  if c.metadata.get("nbgrader", {}).get("grade")]
+        graded = [
+            c.metadata["nbgrader"] for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")
+        ]
         if sorted(m["grade_id"] for m in graded) != sorted(points):
-            raise ValueError(f"{module_name}: test cells {sorted(m['grade_id'] for m in graded)} "
-                             f"but hidden tests for {sorted(points)}")
+            raise ValueError(
+                f"{module_name}: test cells {sorted(m['grade_id'] for m in graded)} "
+                f"but hidden tests for {sorted(points)}"
+            )
         for meta in graded:
             meta["points"] = points[meta["grade_id"]]
         path = dest / module.NAME / f"{module.NAME}.ipynb"

@@ -15,6 +15,7 @@ import nbformat
 
 SCHEMA_VERSION = 3
 
+
 def _cell(cell_type: str, source: str, nbgrader: dict | None = None):
     source = textwrap.dedent(source).strip("\n")
     if cell_type == "markdown":
@@ -22,8 +23,14 @@ def _cell(cell_type: str, source: str, nbgrader: dict | None = None):
     else:
         cell = nbformat.v4.new_code_cell(source)
     if nbgrader is not None:
-        meta = {"grade": False, "grade_id": "", "locked": False, "schema_version": SCHEMA_VERSION,
-                "solution": False, "task": False}
+        meta = {
+            "grade": False,
+            "grade_id": "",
+            "locked": False,
+            "schema_version": SCHEMA_VERSION,
+            "solution": False,
+            "task": False,
+        }
         meta.update(nbgrader)
         cell.metadata["nbgrader"] = meta
         if meta["locked"]:
@@ -57,14 +64,18 @@ def tests(grade_id: str, visible: str):
     Its points and its hidden tests are those marked ``@grades(grade_id, points)`` in
     ``autograder/hidden/aNN_name.py`` (filled in by ``make_sources.py``); the grader runs both
     in its own process (``optreg.grading.grader``)."""
-    return _cell("code", visible, {"grade": True, "grade_id": grade_id, "locked": True,
-                                   "points": None})
+    return _cell(
+        "code", visible, {"grade": True, "grade_id": grade_id, "locked": True, "points": None}
+    )
 
 
 def notebook(cells: list) -> nbformat.NotebookNode:
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"display_name": "Python 3 (ipykernel)", "language": "python",
-                                 "name": "python3"}
+    nb.metadata["kernelspec"] = {
+        "display_name": "Python 3 (ipykernel)",
+        "language": "python",
+        "name": "python3",
+    }
     nb.metadata["language_info"] = {"name": "python"}
     nb.cells = cells
     for i, cell in enumerate(nb.cells):  # stable ids keep regenerated files byte-identical

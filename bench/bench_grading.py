@@ -36,13 +36,17 @@ import cases  # noqa: E402
 
 
 def build_class(assignment: str, n: int, folder: Path) -> list[str]:
-    variants = [("full", ()), ("stub", None)] + [(label, edits) for label, edits, _ in
-                                                  cases.MUTANTS[assignment]]
+    variants = [("full", ()), ("stub", None)] + [
+        (label, edits) for label, edits, _ in cases.MUTANTS[assignment]
+    ]
     students = []
     for i in range(n):
         label, edits = variants[i % len(variants)]
-        nb = (cases.student_notebook(ROOT, assignment, solved=False) if edits is None
-              else cases.student_notebook(ROOT, assignment, edits))
+        nb = (
+            cases.student_notebook(ROOT, assignment, solved=False)
+            if edits is None
+            else cases.student_notebook(ROOT, assignment, edits)
+        )
         student = f"s{i:03d}_{label}"
         cases.write_notebook(nb, folder / student / f"{assignment}.ipynb")
         students.append(student)
@@ -51,18 +55,26 @@ def build_class(assignment: str, n: int, folder: Path) -> list[str]:
 
 def nbgrader(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
-    return subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, check=True)
+    return subprocess.run(
+        [sys.executable, "-m", "nbgrader", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
 
 
 def stock_course(assignment: str, klass: Path, course: Path) -> None:
     (course / "source" / assignment).mkdir(parents=True)
-    shutil.copy(ROOT / "solutions" / assignment / f"{assignment}.ipynb",
-                course / "source" / assignment)
+    shutil.copy(
+        ROOT / "solutions" / assignment / f"{assignment}.ipynb", course / "source" / assignment
+    )
     (course / "nbgrader_config.py").write_text(
         "c = get_config()\nc.CourseDirectory.course_id = 'bench'\n"
         "c.ClearSolutions.code_stub = "
-        "{'python': '# YOUR CODE HERE\\nraise NotImplementedError()'}\n")
+        "{'python': '# YOUR CODE HERE\\nraise NotImplementedError()'}\n"
+    )
     nbgrader(["generate_assignment", assignment, "--force"], course)
     for student_dir in klass.iterdir():
         target = course / "submitted" / student_dir.name / assignment
@@ -99,9 +111,23 @@ def main() -> int:
         stock, stock_cpu = time.perf_counter() - start, children_cpu() - cpu
 
         start, cpu = time.perf_counter(), children_cpu()
-        subprocess.run([sys.executable, "-m", "optreg.cli", "grade", args.assignment,
-                        str(tmp / "class"), "--out", str(tmp / "ours"), "--jobs",
-                        str(args.jobs)], check=True, capture_output=True, text=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "optreg.cli",
+                "grade",
+                args.assignment,
+                str(tmp / "class"),
+                "--out",
+                str(tmp / "ours"),
+                "--jobs",
+                str(args.jobs),
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         ours, ours_cpu = time.perf_counter() - start, children_cpu() - cpu
 
         with open(tmp / "ours" / "grades.csv", newline="") as fh:
@@ -112,16 +138,26 @@ def main() -> int:
         wrong = [s for s in our_scores if not s.endswith("_full")]
         caught = sum(our_scores[s] < max(our_scores.values()) for s in wrong)
     load = os.getloadavg()[0]
-    print(f"class: {args.students} submissions of {args.assignment}, {os.cpu_count()} CPUs, "
-          f"load average {load:.1f} at the end")
-    print(f"stock serial nbgrader autograde:      {stock:7.1f} s wall, {stock_cpu:7.1f} s CPU "
-          f"({stock_cpu / args.students:.2f} CPU s/student)")
-    print(f"optreg grade --jobs {args.jobs} (sandbox, feedback): {ours:7.1f} s wall, "
-          f"{ours_cpu:7.1f} s CPU ({ours_cpu / args.students:.2f} CPU s/student)")
-    print(f"speed-up: {stock / ours:.2f}x (goal >= 1.7x); full and stub scores agree with stock: "
-          f"{bool(same)}; wrong or empty submissions below full marks: {caught}/{len(wrong)}")
-    print("(other processes compete for the CPUs when the load average exceeds "
-          f"{os.cpu_count()}: run on an otherwise idle machine)")
+    print(
+        f"class: {args.students} submissions of {args.assignment}, {os.cpu_count()} CPUs, "
+        f"load average {load:.1f} at the end"
+    )
+    print(
+        f"stock serial nbgrader autograde:      {stock:7.1f} s wall, {stock_cpu:7.1f} s CPU "
+        f"({stock_cpu / args.students:.2f} CPU s/student)"
+    )
+    print(
+        f"optreg grade --jobs {args.jobs} (sandbox, feedback): {ours:7.1f} s wall, "
+        f"{ours_cpu:7.1f} s CPU ({ours_cpu / args.students:.2f} CPU s/student)"
+    )
+    print(
+        f"speed-up: {stock / ours:.2f}x (goal >= 1.7x); full and stub scores agree with stock: "
+        f"{bool(same)}; wrong or empty submissions below full marks: {caught}/{len(wrong)}"
+    )
+    print(
+        "(other processes compete for the CPUs when the load average exceeds "
+        f"{os.cpu_count()}: run on an otherwise idle machine)"
+    )
     return 0 if same and caught == len(wrong) else 1
 
 

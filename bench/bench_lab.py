@@ -41,13 +41,24 @@ def plain_fit_epoch_times(data, config, epochs: int) -> list[float]:
     keras.utils.set_random_seed(config.seed)
     model = build_mlp(seed=config.seed)
     steps = -(-len(data.x_train) // config.batch_size)
-    model.compile(optimizer=make_optimizer_for(config, steps),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.compile(
+        optimizer=make_optimizer_for(config, steps),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
     x_train = data.x_train.astype("float32") / 255.0
     x_valid = data.x_valid.astype("float32") / 255.0
-    model.fit(x_train, data.y_train, batch_size=config.batch_size, epochs=epochs, shuffle=True,
-              validation_batch_size=1024,  # as the lab path
-              validation_data=(x_valid, data.y_valid), callbacks=[Timer()], verbose=0)
+    model.fit(
+        x_train,
+        data.y_train,
+        batch_size=config.batch_size,
+        epochs=epochs,
+        shuffle=True,
+        validation_batch_size=1024,  # as the lab path
+        validation_data=(x_valid, data.y_valid),
+        callbacks=[Timer()],
+        verbose=0,
+    )
     keras.backend.clear_session()
     return times
 
@@ -75,9 +86,22 @@ def smoke_sweep_seconds() -> dict[str, float]:
         for sweep in sorted(SWEEPS.glob("*.yaml")):
             start = time.perf_counter()
             subprocess.run(
-                [sys.executable, "-c", "import sys; from optreg.cli import main; sys.exit(main())",
-                 "lab", "sweep", str(sweep), "--local", "--smoke", "--quiet", "--results",
-                 results], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                [
+                    sys.executable,
+                    "-c",
+                    "import sys; from optreg.cli import main; sys.exit(main())",
+                    "lab",
+                    "sweep",
+                    str(sweep),
+                    "--local",
+                    "--smoke",
+                    "--quiet",
+                    "--results",
+                    results,
+                ],
+                check=True,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
             )
             seconds[sweep.stem] = time.perf_counter() - start
     return seconds
@@ -95,8 +119,7 @@ def main() -> None:
     from optreg.lab.config import TrainConfig
     from optreg.lab.train import load_data
 
-    config = TrainConfig(optimizer="adam", batch_size=args.batch_size, subset=args.subset,
-                         seed=0)
+    config = TrainConfig(optimizer="adam", batch_size=args.batch_size, subset=args.subset, seed=0)
     data = load_data(config)
     plain, lab, checkpoint = [], [], []
     for repeat in range(args.repeats):
@@ -105,14 +128,21 @@ def main() -> None:
         epochs, saves = lab_epoch_times(config, args.epochs)
         lab += epochs[1:]
         checkpoint += saves[1:]
-        print(f"repeat {repeat + 1}: plain fit {statistics.median(plain):.3f} s/epoch, "
-              f"lab path {statistics.median(lab):.3f} s/epoch", flush=True)
+        print(
+            f"repeat {repeat + 1}: plain fit {statistics.median(plain):.3f} s/epoch, "
+            f"lab path {statistics.median(lab):.3f} s/epoch",
+            flush=True,
+        )
     p, q, c = (statistics.median(v) for v in (plain, lab, checkpoint))
-    print(f"\n{len(data.x_train)} training images, batch {config.batch_size}, "
-          f"{len(plain)} epochs measured per path (median)")
+    print(
+        f"\n{len(data.x_train)} training images, batch {config.batch_size}, "
+        f"{len(plain)} epochs measured per path (median)"
+    )
     print(f"plain model.fit on arrays      : {p:.3f} s/epoch")
-    print(f"optreg lab train (tf.data path): {q:.3f} s/epoch   ratio {q / p:.3f} "
-          f"({'within' if q / p <= 1.05 else 'OUTSIDE'} the 5% target)")
+    print(
+        f"optreg lab train (tf.data path): {q:.3f} s/epoch   ratio {q / p:.3f} "
+        f"({'within' if q / p <= 1.05 else 'OUTSIDE'} the 5% target)"
+    )
     print(f"  + checkpoint every epoch     : {c:.3f} s ({c / p:.1%} of an epoch)")
     if args.no_sweeps:
         return
@@ -120,8 +150,10 @@ def main() -> None:
     for name, value in seconds.items():
         print(f"smoke sweep {name:<36}: {value:6.1f} s")
     total = sum(seconds.values())
-    print(f"smoke sweeps of both labs, total          : {total:6.1f} s "
-          f"({'within' if total < 300 else 'OUTSIDE'} the 5-minute target)")
+    print(
+        f"smoke sweeps of both labs, total          : {total:6.1f} s "
+        f"({'within' if total < 300 else 'OUTSIDE'} the 5-minute target)"
+    )
 
 
 if __name__ == "__main__":

@@ -17,8 +17,16 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"
-BUILD_COMMAND = [str(Path(sys.executable).with_name("jupyter-book")), "build", ".", "--builder",
-                 "html", "-W", "-n", "--keep-going"]
+BUILD_COMMAND = [
+    str(Path(sys.executable).with_name("jupyter-book")),
+    "build",
+    ".",
+    "--builder",
+    "html",
+    "-W",
+    "-n",
+    "--keep-going",
+]
 
 # The tests build the book under settings that would spoil a build depending on its caller's
 # environment (a test module's MPLBACKEND=Agg once removed every figure), from another working
@@ -65,8 +73,9 @@ def book_inputs() -> list[Path]:
 
 def hermetic_module():
     """book/_ext/hermetic.py, the extension that fingerprints the build's settings."""
-    spec = importlib.util.spec_from_file_location("hermetic", ROOT / "book" / "_ext" /
-                                                  "hermetic.py")
+    spec = importlib.util.spec_from_file_location(
+        "hermetic", ROOT / "book" / "_ext" / "hermetic.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -99,16 +108,18 @@ def build(timeout: int = 1500, hostile: bool = False) -> subprocess.CompletedPro
     """Run `make book`'s build command; the execution cache makes an unchanged rebuild fast.
     With ``hostile``, under :data:`HOSTILE_ENVIRONMENT` from another working directory."""
     if not hostile:
-        return subprocess.run(BUILD_COMMAND, cwd=ROOT, capture_output=True, text=True,
-                              timeout=timeout)
+        return subprocess.run(
+            BUILD_COMMAND, cwd=ROOT, capture_output=True, text=True, timeout=timeout
+        )
     with tempfile.TemporaryDirectory(prefix="optreg-hostile-") as elsewhere:
         startup = Path(elsewhere, "ipython", "profile_default", "startup")
         startup.mkdir(parents=True)
         (startup / "00-hostile.py").write_text(HOSTILE_STARTUP)
         env = {**os.environ, **HOSTILE_ENVIRONMENT, "IPYTHONDIR": str(startup.parents[1])}
         command = [*BUILD_COMMAND[:2], str(ROOT), *BUILD_COMMAND[3:]]
-        return subprocess.run(command, cwd=elsewhere, env=env, capture_output=True, text=True,
-                              timeout=timeout)
+        return subprocess.run(
+            command, cwd=elsewhere, env=env, capture_output=True, text=True, timeout=timeout
+        )
 
 
 @contextlib.contextmanager
@@ -131,8 +142,9 @@ def ensure_built() -> None:
         if is_stale():
             result = build(hostile=True)
             if result.returncode != 0:
-                raise AssertionError("jupyter-book build failed:\n" + result.stdout[-6000:]
-                                     + result.stderr[-3000:])
+                raise AssertionError(
+                    "jupyter-book build failed:\n" + result.stdout[-6000:] + result.stderr[-3000:]
+                )
             (HTML / "index.html").touch()
 
 
@@ -161,8 +173,9 @@ def text_tables(text: str, min_rows: int = 3) -> list[str]:
         if run and len(fields) == len(run[0]) and len(fields) >= 3:
             run.append(fields)
             continue
-        if len(run) >= min_rows and all(sum(bool(NUMBER.match(f)) for f in row) >= 2
-                                        for row in run[1:]):
+        if len(run) >= min_rows and all(
+            sum(bool(NUMBER.match(f)) for f in row) >= 2 for row in run[1:]
+        ):
             found.append("  ".join(run[0]))
         run = [fields] if len(fields) >= 3 else []
     return found

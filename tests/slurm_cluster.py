@@ -24,8 +24,17 @@ from pathlib import Path
 DAEMONS = ("munged", "slurmctld", "slurmd")
 CLIENTS = ("sbatch", "squeue", "scontrol", "sinfo", "scancel")
 PARTITION = "lab"
-FINISHED = {"COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY",
-            "BOOT_FAIL", "DEADLINE", "PREEMPTED"}
+FINISHED = {
+    "COMPLETED",
+    "FAILED",
+    "CANCELLED",
+    "TIMEOUT",
+    "NODE_FAIL",
+    "OUT_OF_MEMORY",
+    "BOOT_FAIL",
+    "DEADLINE",
+    "PREEMPTED",
+}
 
 
 class ClusterError(RuntimeError):
@@ -127,14 +136,23 @@ class Cluster:
         key.write_bytes(os.urandom(1024))
         key.chmod(0o600)
         (self.root / "plugstack.conf").write_text("")
-        self.conf.write_text(slurm_conf(self.root, self.node, self.cpus, self.memory_mb,
-                                        free_ports(2)))
+        self.conf.write_text(
+            slurm_conf(self.root, self.node, self.cpus, self.memory_mb, free_ports(2))
+        )
         munge = self.root / "munge"
-        self._spawn("munged", ["munged", "--foreground", "--force", f"--key-file={key}",
-                               f"--socket={munge}/munge.socket",
-                               f"--pid-file={munge}/munged.pid",
-                               f"--log-file={self.root}/log/munged.log",
-                               f"--seed-file={munge}/munged.seed"])
+        self._spawn(
+            "munged",
+            [
+                "munged",
+                "--foreground",
+                "--force",
+                f"--key-file={key}",
+                f"--socket={munge}/munge.socket",
+                f"--pid-file={munge}/munged.pid",
+                f"--log-file={self.root}/log/munged.log",
+                f"--seed-file={munge}/munged.seed",
+            ],
+        )
         self._wait_for(lambda: (munge / "munge.socket").exists(), timeout, "munged's socket")
         self._spawn("slurmctld", ["slurmctld", "-D", "-i", "-f", str(self.conf)])
         self._spawn("slurmd", ["slurmd", "-D", "-f", str(self.conf)])
@@ -143,8 +161,9 @@ class Cluster:
 
     def _spawn(self, name: str, command: list[str]) -> None:
         log = (self.root / "log" / f"{name}.stdout").open("w")
-        self.processes[name] = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
-                                                env=self.env, cwd=self.root)
+        self.processes[name] = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, env=self.env, cwd=self.root
+        )
 
     def _wait_for(self, condition, timeout: float, what: str) -> None:
         deadline = time.monotonic() + timeout
@@ -164,8 +183,10 @@ class Cluster:
             if jobs:
                 self.client("scancel", *jobs, check=False)
                 deadline = time.monotonic() + 30
-                while time.monotonic() < deadline and self.client(
-                        "squeue", "-h", "-o", "%A", check=False).stdout.split():
+                while (
+                    time.monotonic() < deadline
+                    and self.client("squeue", "-h", "-o", "%A", check=False).stdout.split()
+                ):
                     time.sleep(0.5)
         for name in reversed(DAEMONS):
             process = self.processes.get(name)
@@ -186,13 +207,16 @@ class Cluster:
         return "\n".join(parts)
 
     # ------------------------------------------------------------------ clients
-    def client(self, *command: str, check: bool = True, cwd: Path | None = None,
-               timeout: float = 60) -> subprocess.CompletedProcess:
-        result = subprocess.run(command, env=self.env, cwd=cwd, capture_output=True, text=True,
-                                timeout=timeout)
+    def client(
+        self, *command: str, check: bool = True, cwd: Path | None = None, timeout: float = 60
+    ) -> subprocess.CompletedProcess:
+        result = subprocess.run(
+            command, env=self.env, cwd=cwd, capture_output=True, text=True, timeout=timeout
+        )
         if check and result.returncode != 0:
-            raise ClusterError(f"{' '.join(command)} failed ({result.returncode}):\n"
-                               f"{result.stdout}{result.stderr}")
+            raise ClusterError(
+                f"{' '.join(command)} failed ({result.returncode}):\n{result.stdout}{result.stderr}"
+            )
         return result
 
     def node_state(self) -> str:
@@ -213,7 +237,10 @@ class Cluster:
             if records and all(r["JobState"] in states for r in records):
                 return sorted(records, key=lambda r: int(r.get("ArrayTaskId") or 0))
             time.sleep(0.5)
-        summary = [(r.get("JobId"), r.get("ArrayTaskId"), r.get("JobState"), r.get("Reason"))
-                   for r in records]
-        raise ClusterError(f"job {job_id} not finished after {timeout:.0f} s: {summary}\n"
-                           f"{self.logs()}")
+        summary = [
+            (r.get("JobId"), r.get("ArrayTaskId"), r.get("JobState"), r.get("Reason"))
+            for r in records
+        ]
+        raise ClusterError(
+            f"job {job_id} not finished after {timeout:.0f} s: {summary}\n{self.logs()}"
+        )

@@ -67,10 +67,19 @@ def test_every_toc_entry_has_a_source():
 
 def test_toc_lists_the_six_chapters_labs_exercises_and_bibliography():
     names = [Path(n).name for n in toc_files()]
-    for expected in ["intro", "01_optimizers", "02_schedules", "03_initialization",
-                     "04_normalization", "05_regularization", "06_augmentation",
-                     "lab1_optimizers", "lab2_normalization_regularization", "exercises",
-                     "bibliography"]:
+    for expected in [
+        "intro",
+        "01_optimizers",
+        "02_schedules",
+        "03_initialization",
+        "04_normalization",
+        "05_regularization",
+        "06_augmentation",
+        "lab1_optimizers",
+        "lab2_normalization_regularization",
+        "exercises",
+        "bibliography",
+    ]:
         assert expected in names, f"{expected} missing from _toc.yml"
 
 
@@ -89,9 +98,10 @@ def test_no_algorithm_code_is_copied_into_a_page(name):
         assert not re.search(r"def (update_step|build_state|forward|backward)\b", cell), cell
         stripped = [line.strip() for line in cell.splitlines()]
         for i in range(len(stripped) - 2):
-            window = stripped[i:i + 3]
+            window = stripped[i : i + 3]
             assert not all(line in lines for line in window), (
-                f"{name}: lines copied from src/optreg:\n" + "\n".join(window))
+                f"{name}: lines copied from src/optreg:\n" + "\n".join(window)
+            )
 
 
 @pytest.mark.parametrize("name", [n for n in CHAPTERS if n.split("/")[-1][:2].isdigit()])
@@ -111,10 +121,27 @@ def test_bibliography_has_the_papers_of_the_issue():
     bib = (ROOT / "book" / "references.bib").read_text()
     keys = re.findall(r"@\w+\{(\w+),", bib)
     assert len(keys) == len(set(keys)), "duplicate BibTeX keys"
-    for key in ["polyak1964", "nesterov1983", "duchi2011", "hinton2012rmsprop", "zeiler2012",
-                "kingma2015", "dozat2016", "loshchilov2019", "reddi2018", "smith2017",
-                "glorot2010", "he2015", "saxe2014", "ioffe2015", "ba2016", "srivastava2014",
-                "gal2016", "wilson2017", "wei2019"]:
+    for key in [
+        "polyak1964",
+        "nesterov1983",
+        "duchi2011",
+        "hinton2012rmsprop",
+        "zeiler2012",
+        "kingma2015",
+        "dozat2016",
+        "loshchilov2019",
+        "reddi2018",
+        "smith2017",
+        "glorot2010",
+        "he2015",
+        "saxe2014",
+        "ioffe2015",
+        "ba2016",
+        "srivastava2014",
+        "gal2016",
+        "wilson2017",
+        "wei2019",
+    ]:
         assert key in keys
     for entry in re.split(r"\n(?=@)", bib)[1:]:
         for field in ("author", "title", "year"):
@@ -126,7 +153,8 @@ def test_bibliography_has_the_papers_of_the_issue():
 
 def load_offline_assets():
     spec = importlib.util.spec_from_file_location(
-        "offline_assets", ROOT / "book" / "_ext" / "offline_assets.py")
+        "offline_assets", ROOT / "book" / "_ext" / "offline_assets.py"
+    )
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up while being created
     spec.loader.exec_module(module)
@@ -154,18 +182,30 @@ def test_offline_assets_refuses_a_tarball_with_the_wrong_hash(tmp_path):
 
 def test_offline_assets_unpacks_only_the_selected_files(tmp_path):
     assets = load_offline_assets()
-    data = fake_tarball({"package/es5/tex-mml-chtml.js": b"mathjax",
-                         "package/es5/output/chtml/fonts/woff-v2/a.woff": b"font",
-                         "package/es5/tex-svg.js": b"unused", "package/../evil.js": b"x",
-                         "package/LICENSE": b"license"})
-    package = assets.NpmPackage("mathjax", "0", assets.integrity_of(data),
-                                ("es5/tex-mml-chtml.js", "es5/output/chtml", "LICENSE"),
-                                "mathjax")
+    data = fake_tarball(
+        {
+            "package/es5/tex-mml-chtml.js": b"mathjax",
+            "package/es5/output/chtml/fonts/woff-v2/a.woff": b"font",
+            "package/es5/tex-svg.js": b"unused",
+            "package/../evil.js": b"x",
+            "package/LICENSE": b"license",
+        }
+    )
+    package = assets.NpmPackage(
+        "mathjax",
+        "0",
+        assets.integrity_of(data),
+        ("es5/tex-mml-chtml.js", "es5/output/chtml", "LICENSE"),
+        "mathjax",
+    )
     assert assets.integrity_of(data) == package.integrity
     assets.unpack(package, data, tmp_path)
     found = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
-    assert found == ["mathjax/LICENSE", "mathjax/output/chtml/fonts/woff-v2/a.woff",
-                     "mathjax/tex-mml-chtml.js"]
+    assert found == [
+        "mathjax/LICENSE",
+        "mathjax/output/chtml/fonts/woff-v2/a.woff",
+        "mathjax/tex-mml-chtml.js",
+    ]
 
 
 # ---------------------------------------------------------------------------- the built HTML
@@ -177,15 +217,21 @@ def built():
     return HTML
 
 
-CDN = re.compile(r"https?://(?:[\w-]+\.)*(?:cdn|unpkg|jsdelivr|cdnjs|googleapis|gstatic|"
-                 r"bootstrapcdn|mathjax\.org|polyfill\.io)[\w.-]*/", re.I)
+CDN = re.compile(
+    r"https?://(?:[\w-]+\.)*(?:cdn|unpkg|jsdelivr|cdnjs|googleapis|gstatic|"
+    r"bootstrapcdn|mathjax\.org|polyfill\.io)[\w.-]*/",
+    re.I,
+)
 
 
 def loaded_urls(soup: BeautifulSoup) -> list[str]:
     """Every URL the page loads by itself (scripts, styles, images, fonts), not plain links."""
     urls = [t.get("src") for t in soup.find_all(["script", "img", "iframe", "source"])]
-    urls += [t.get("href") for t in soup.find_all("link")
-             if set(t.get("rel", [])) & {"stylesheet", "preload", "icon", "modulepreload"}]
+    urls += [
+        t.get("href")
+        for t in soup.find_all("link")
+        if set(t.get("rel", [])) & {"stylesheet", "preload", "icon", "modulepreload"}
+    ]
     for style in soup.find_all("style"):
         urls += re.findall(r"url\(([^)]+)\)", style.text)
     for script in soup.find_all("script", src=False):
@@ -239,8 +285,11 @@ def load_extension(name: str):
 
 
 STUDENT_URL = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
-REPOSITORY_HOSTS = re.compile(r"https?://(?:www\.)?(?:github\.com|mybinder\.org|"
-                              r"colab\.research\.google\.com)/", re.I)
+REPOSITORY_HOSTS = re.compile(
+    r"https?://(?:www\.)?(?:github\.com|mybinder\.org|"
+    r"colab\.research\.google\.com)/",
+    re.I,
+)
 
 
 @pytest.mark.parametrize("name", toc_files())
@@ -270,8 +319,9 @@ def test_exercise_notebooks_are_downloads_from_the_book(built):
     soup = BeautifulSoup((built / "book" / "exercises.html").read_text(), "html.parser")
     downloads = [a["href"] for a in soup.select("a.reference.download")]
     names = sorted(Path(href).name for href in downloads)
-    assert names == [f"{p.name}.ipynb" for p in sorted((ROOT / "exercises").iterdir())
-                     if p.is_dir()]
+    assert names == [
+        f"{p.name}.ipynb" for p in sorted((ROOT / "exercises").iterdir()) if p.is_dir()
+    ]
     for href in downloads:
         notebook = json.loads(((built / "book") / href).read_text())
         assert notebook["cells"], href
@@ -291,10 +341,15 @@ def test_launch_buttons_open_the_page_on_binder_and_colab_once_the_url_is_set(bu
 class FakeConfig:
     def __init__(self, url: str):
         self.html_theme_options = {
-            "repository_url": url, "repository_branch": "main",
-            "launch_buttons": {"notebook_interface": "jupyterlab", "thebe": False,
-                               "binderhub_url": "https://mybinder.org",
-                               "colab_url": "https://colab.research.google.com"}}
+            "repository_url": url,
+            "repository_branch": "main",
+            "launch_buttons": {
+                "notebook_interface": "jupyterlab",
+                "thebe": False,
+                "binderhub_url": "https://mybinder.org",
+                "colab_url": "https://colab.research.google.com",
+            },
+        }
         self.myst_substitutions = {"other": "kept"}
 
 
@@ -303,18 +358,26 @@ def test_student_edition_links_follow_the_one_setting():
     unset = FakeConfig("")
     extension.configure(None, unset)
     assert unset.html_theme_options["use_repository_button"] is False
-    assert unset.html_theme_options["launch_buttons"] == {"notebook_interface": "jupyterlab",
-                                                          "thebe": False}
-    assert unset.myst_substitutions == {"other": "kept", "student_repository": "",
-                                        "student_blob": "", "student_colab": ""}
+    assert unset.html_theme_options["launch_buttons"] == {
+        "notebook_interface": "jupyterlab",
+        "thebe": False,
+    }
+    assert unset.myst_substitutions == {
+        "other": "kept",
+        "student_repository": "",
+        "student_blob": "",
+        "student_colab": "",
+    }
     published = FakeConfig("https://github.com/some-course/optreg-student")
     extension.configure(None, published)
     assert published.html_theme_options["use_repository_button"] is True
     assert published.html_theme_options["launch_buttons"]["binderhub_url"]
     assert published.myst_substitutions["student_blob"] == (
-        "https://github.com/some-course/optreg-student/blob/main/")
+        "https://github.com/some-course/optreg-student/blob/main/"
+    )
     assert published.myst_substitutions["student_colab"] == (
-        "https://colab.research.google.com/github/some-course/optreg-student/blob/main/")
+        "https://colab.research.google.com/github/some-course/optreg-student/blob/main/"
+    )
     with pytest.raises(Exception, match="https://github.com/OWNER/REPO"):
         extension.configure(None, FakeConfig("https://gitlab.example.org/course"))
 
@@ -357,8 +420,10 @@ def test_unchanged_rebuild_executes_no_notebook(built):
 # ------------------------------------------------------------------------- hermetic execution
 
 # Code that draws: matplotlib calls (not its settings), the package's plot_* helpers, widgets.
-DRAWS = re.compile(r"\bplt\.(?!rcParams\b|style\b|rc\b|close\b)\w+\(|\.subplots\(|"
-                   r"\bplot_\w+\(|_explorer\(|\bExplorer\(")
+DRAWS = re.compile(
+    r"\bplt\.(?!rcParams\b|style\b|rc\b|close\b)\w+\(|\.subplots\(|"
+    r"\bplot_\w+\(|_explorer\(|\bExplorer\("
+)
 
 
 def draws_a_figure(code: str) -> bool:
@@ -368,18 +433,31 @@ def draws_a_figure(code: str) -> bool:
 def shown_code_cells(path: Path) -> list[tuple[str, list[str]]]:
     """The code and tags of the code cells the page shows (``remove-cell`` leaves one out)."""
     notebook = json.loads(path.read_text())
-    cells = [("".join(c["source"]), c.get("metadata", {}).get("tags", []))
-             for c in notebook["cells"] if c["cell_type"] == "code"]
+    cells = [
+        ("".join(c["source"]), c.get("metadata", {}).get("tags", []))
+        for c in notebook["cells"]
+        if c["cell_type"] == "code"
+    ]
     return [(code, tags) for code, tags in cells if "remove-cell" not in tags]
 
 
 def test_draws_a_figure_tells_drawing_cells_from_others():
-    for code in ["fig, ax = plt.subplots()", "plt.plot(x, y)", "momentum_explorer()",
-                 "plot_curves(runs, 'loss')", "Explorer(draw, [Slider('a', [1])])",
-                 "axes = fig.subplots(1, 2)"]:
+    for code in [
+        "fig, ax = plt.subplots()",
+        "plt.plot(x, y)",
+        "momentum_explorer()",
+        "plot_curves(runs, 'loss')",
+        "Explorer(draw, [Slider('a', [1])])",
+        "axes = fig.subplots(1, 2)",
+    ]:
         assert draws_a_figure(code), code
-    for code in ["import matplotlib.pyplot as plt", "plt.rcParams.update({'figure.dpi': 100})",
-                 "show_source(plot_curves)", "print(1)  # plt.plot(x)", "plt.close('all')"]:
+    for code in [
+        "import matplotlib.pyplot as plt",
+        "plt.rcParams.update({'figure.dpi': 100})",
+        "show_source(plot_curves)",
+        "print(1)  # plt.plot(x)",
+        "plt.close('all')",
+    ]:
         assert not draws_a_figure(code), code
 
 
@@ -395,11 +473,17 @@ def test_every_cell_that_draws_shows_its_figure(built, name):
     soup = BeautifulSoup((built / f"{name}.html").read_text(), "html.parser")
     cells = soup.select("div.cell")
     assert len(cells) == len(sources), f"{name}: {len(cells)} cells in the HTML, {len(sources)}"
-    drawing = [(code, cell) for (code, tags), cell in zip(sources, cells, strict=True)
-               if draws_a_figure(code) and "skip-execution" not in tags]
+    drawing = [
+        (code, cell)
+        for (code, tags), cell in zip(sources, cells, strict=True)
+        if draws_a_figure(code) and "skip-execution" not in tags
+    ]
     assert drawing, f"{name} draws nothing"
-    blank = [code.splitlines()[0] for code, cell in drawing if not cell.select(
-        ".cell_output img, .cell_output svg, .cell_output .optreg-widget")]
+    blank = [
+        code.splitlines()[0]
+        for code, cell in drawing
+        if not cell.select(".cell_output img, .cell_output svg, .cell_output .optreg-widget")
+    ]
     assert not blank, f"{name}: cells drawing no image: {blank}"
     for image in soup.select(".cell_output img"):
         src = image.get("src", "")
@@ -450,7 +534,9 @@ def test_tables_left_as_text_are_recognised():
     raw = "| run | norm | best val acc |\n|---|---|---:|\n| norm-none | none | 0.708 |"
     assert raw_markdown_tables(raw) == ["|---|---|---:|"]
     assert raw_markdown_tables("a | b, and |x| = 1\nf(x) = |x - 1|") == []
-    printed = ("initializer     measured var    target\nGlorotNormal        0.004979  0.005000\n"
-               "HeNormal            0.006703  0.006667\nOrthogonal: max |W^T W - I| = 0.0")
+    printed = (
+        "initializer     measured var    target\nGlorotNormal        0.004979  0.005000\n"
+        "HeNormal            0.006703  0.006667\nOrthogonal: max |W^T W - I| = 0.0"
+    )
     assert text_tables(printed) == ["initializer  measured var  target"]
     assert text_tables("bias +0:  0.0% of the units never fire\nepoch 1  loss 0.3") == []

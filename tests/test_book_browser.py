@@ -63,9 +63,18 @@ def serve():
 def browser():
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-quic", "--no-first-run", "--disable-component-update",
-                 "--disable-sync", "--disable-dev-shm-usage", "--window-size=1280,1600"]:
+    for flag in [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--window-size=1280,1600",
+    ]:
         options.add_argument(flag)
     profile = tempfile.TemporaryDirectory(prefix="optreg-chromium-")
     options.add_argument(f"--user-data-dir={profile.name}")
@@ -136,8 +145,11 @@ def has_math(name: str) -> bool:
 
 
 def severe_errors(driver) -> list[str]:
-    return [entry["message"] for entry in driver.get_log("browser")
-            if entry["level"] == "SEVERE" and "favicon.ico" not in entry["message"]]
+    return [
+        entry["message"]
+        for entry in driver.get_log("browser")
+        if entry["level"] == "SEVERE" and "favicon.ico" not in entry["message"]
+    ]
 
 
 def open_page(driver, url: str) -> str:
@@ -181,7 +193,8 @@ def test_sliders_change_the_figure(server, browser, name):
     moved = 0
     for k, widget in enumerate(widgets):
         assert widget.find_elements(By.CSS_SELECTOR, ".optreg-panels svg, .optreg-panels img"), (
-            f"{name}: widget {k} shows no figure")
+            f"{name}: widget {k} shows no figure"
+        )
         for slider in widget.find_elements(By.CSS_SELECTOR, "input[type=range]"):
             browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", slider)
             before, value = figure_of(widget), slider.get_attribute("value")
@@ -195,7 +208,8 @@ def test_sliders_change_the_figure(server, browser, name):
             browser.execute_script(
                 "arguments[0].selectedIndex = (arguments[0].selectedIndex + 1) % "
                 "arguments[0].options.length; arguments[0].dispatchEvent(new Event('change'));",
-                select)
+                select,
+            )
             assert figure_of(widget) != before, f"{name}: a drop-down did not change the figure"
         widget.screenshot(str(SCREENSHOTS / f"{name.replace('/', '_')}-widget{k}.png"))
     assert moved >= 1, f"{name}: no slider to move"

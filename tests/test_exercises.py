@@ -33,8 +33,11 @@ def _meta(cell) -> dict:
 def hidden_lines(assignment: str) -> set[str]:
     """The code lines (long enough to be telling) of an assignment's hidden-test file."""
     text = hidden_tests_path(ROOT, assignment).read_text()
-    return {line.strip() for line in text.splitlines()
-            if len(line.strip()) >= 20 and not line.strip().startswith(("#", "from ", "import "))}
+    return {
+        line.strip()
+        for line in text.splitlines()
+        if len(line.strip()) >= 20 and not line.strip().startswith(("#", "from ", "import "))
+    }
 
 
 def _solution_lines(source: str) -> list[str]:
@@ -55,7 +58,8 @@ def test_sources_are_reproducible(tmp_path):
     for path in written:
         committed = ROOT / "solutions" / path.parent.name / path.name
         assert path.read_bytes() == committed.read_bytes(), (
-            f"{committed} differs from autograder/make_sources.py: run `make exercises`")
+            f"{committed} differs from autograder/make_sources.py: run `make exercises`"
+        )
 
 
 def test_exercises_equal_a_fresh_nbgrader_release(tmp_path):
@@ -63,7 +67,8 @@ def test_exercises_equal_a_fresh_nbgrader_release(tmp_path):
         committed = ROOT / "exercises" / path.parent.name / path.name
         assert committed.is_file(), f"{committed} missing: run `make exercises`"
         assert nbformat.reads(path.read_text(), 4) == nbformat.reads(committed.read_text(), 4), (
-            f"{committed} differs from a fresh nbgrader release: run `make exercises`")
+            f"{committed} differs from a fresh nbgrader release: run `make exercises`"
+        )
         extra = {p.name for p in committed.parent.iterdir()} - {path.name}
         assert not extra, f"unexpected files in {committed.parent}: {extra}"
 
@@ -85,15 +90,18 @@ def test_exercises_hold_no_solution_and_no_hidden_test(assignment):
     public = []  # what the source also shows outside solutions and hidden tests
     for cell in source.cells:
         kept = cell.source
-        for begin, end in (("### BEGIN SOLUTION", "### END SOLUTION"),
-                           ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")):
+        for begin, end in (
+            ("### BEGIN SOLUTION", "### END SOLUTION"),
+            ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"),
+        ):
             kept = re.sub(f"{begin}.*?{end}", "", kept, flags=re.S)
         public.append(kept)
     public_text = "\n".join(public)
     leaked = [line for line in secret if line in released and line not in public_text]
     assert not leaked, f"{assignment}: solution or hidden test text released: {leaked[:3]}"
     assert released.count("raise NotImplementedError()") == sum(
-        c.source.count("### BEGIN SOLUTION") for c in source.cells)
+        c.source.count("### BEGIN SOLUTION") for c in source.cells
+    )
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
@@ -111,7 +119,8 @@ def test_metadata_points_and_structure(assignment):
         assert "HIDDEN TESTS" not in cell.source
     declared = hidden_points(hidden_tests_path(ROOT, assignment))
     assert declared == {_meta(c)["grade_id"]: _meta(c)["points"] for c in tests}, (
-        "every test cell has hidden tests, worth the cell's points")
+        "every test cell has hidden tests, worth the cell's points"
+    )
     for cell in answers:
         assert not _meta(cell)["locked"] and not _meta(cell)["grade"]
     markdown = sum(len(c.source) for c in source.cells if c.cell_type == "markdown")
@@ -129,8 +138,10 @@ def test_solution_runs_cleanly_in_under_30_seconds(assignment):
     for cell in nb.cells:
         for output in cell.get("outputs", []):
             assert output.output_type != "error", (
-                f"{_meta(cell).get('grade_id')}: {output.ename}: {output.evalue}")
+                f"{_meta(cell).get('grade_id')}: {output.ename}: {output.evalue}"
+            )
             if _meta(cell).get("grade"):
                 assert not (output.output_type == "stream" and output.name == "stderr"), (
-                    f"{_meta(cell)['grade_id']} writes to stderr (nbgrader would score it 0)")
+                    f"{_meta(cell)['grade_id']} writes to stderr (nbgrader would score it 0)"
+                )
     assert elapsed < 30, f"{assignment} took {elapsed:.1f} s"

@@ -34,9 +34,23 @@ def graded(tmp_path_factory):
     base = tmp_path_factory.mktemp("attacks")
     expect = cases.attack_class(ROOT, base / "class", ASSIGNMENT)
     start = time.monotonic()
-    code = main(["grade", ASSIGNMENT, str(base / "class"), "--out", str(base / "out"),
-                 "--jobs", "2", "--timeout", "5", "--call-timeout", "1",
-                 "--budget", str(BUDGET)])
+    code = main(
+        [
+            "grade",
+            ASSIGNMENT,
+            str(base / "class"),
+            "--out",
+            str(base / "out"),
+            "--jobs",
+            "2",
+            "--timeout",
+            "5",
+            "--call-timeout",
+            "1",
+            "--budget",
+            str(BUDGET),
+        ]
+    )
     elapsed = time.monotonic() - start
     assert code == 0
     with open(base / "out" / "grades.csv", newline="") as fh:
@@ -49,9 +63,19 @@ def test_every_student_has_a_row(graded):
     assert sorted(rows) == sorted(expect)
 
 
-@pytest.mark.parametrize("student", sorted(
-    ["full", *cases.ATTACKS, *cases.RESOURCE_ATTACKS, "symlink_notebook", "symlink_folder",
-     "symlink_system_file"]))
+@pytest.mark.parametrize(
+    "student",
+    sorted(
+        [
+            "full",
+            *cases.ATTACKS,
+            *cases.RESOURCE_ATTACKS,
+            "symlink_notebook",
+            "symlink_folder",
+            "symlink_system_file",
+        ]
+    ),
+)
 def test_attack_scores_what_the_work_deserves(graded, student):
     _, expect, rows, _ = graded
     status, score = expect[student]

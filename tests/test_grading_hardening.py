@@ -38,57 +38,63 @@ A = "03_initialization"
 sys.path.insert(0, str(ROOT / "autograder"))
 import cases  # noqa: E402
 
-pytestmark = pytest.mark.skipif(check_sandbox() is not None,
-                                reason=f"sandbox unavailable: {check_sandbox()}")
+pytestmark = pytest.mark.skipif(
+    check_sandbox() is not None, reason=f"sandbox unavailable: {check_sandbox()}"
+)
 
-SOLUTION = '''
+SOLUTION = """
 def two_layer_grads(x, y, W1, W2):
     h = np.tanh(x @ W1)
     delta = 2 * (h @ W2 - y) / y.size
     return x.T @ ((delta @ W2.T) * (1 - h ** 2)), h.T @ delta
-'''
+"""
 VISIBLE = "x.shape == (4, 3)"  # the visible test's call; the hidden ones differ
 
 ANSWERS = {
     # zero every input in place, return zeros: right only if the references were computed
     # from the inputs as the student's process left them
-    "inplace": SOLUTION.replace("def two_layer_grads", "def _right") + f'''
+    "inplace": SOLUTION.replace("def two_layer_grads", "def _right")
+    + f"""
 def two_layer_grads(x, y, W1, W2):
     if {VISIBLE}:
         return _right(x, y, W1, W2)
     for a in (x, y, W1, W2):
         a[...] = 0
     return np.zeros_like(W1), np.zeros_like(W2)
-''',
-    "leak_raise": SOLUTION.replace("def two_layer_grads", "def _right") + f'''
+""",
+    "leak_raise": SOLUTION.replace("def two_layer_grads", "def _right")
+    + f"""
 def two_layer_grads(x, y, W1, W2):
     if {VISIBLE}:
         return _right(x, y, W1, W2)
     raise RuntimeError("LEAK" + repr(x.tolist()) + "END")
-''',
-    "leak_values": SOLUTION.replace("def two_layer_grads", "def _right") + f'''
+""",
+    "leak_values": SOLUTION.replace("def two_layer_grads", "def _right")
+    + f"""
 def two_layer_grads(x, y, W1, W2):
     dW1, dW2 = _right(x, y, W1, W2)
     return (dW1, dW2) if {VISIBLE} else (2 * dW1, 2 * dW2)
-''',
+""",
 }
 
 # fans (the first graded cell) keeps the hidden shapes it is called with; two_layer_grads (the
 # last) raises them in its visible test: every visible test now runs before any hidden one
-STASH = '''
+STASH = """
 _SEEN = []
 def fans(shape):
     _SEEN.append(tuple(shape))
     raise NotImplementedError()
 def two_layer_grads(x, y, W1, W2):
     raise RuntimeError("STASH" + repr(_SEEN) + "END")
-'''
+"""
 HIDDEN_FANS_SHAPE = "(3, 3, 3, 8, 4)"  # only in autograder/hidden/a03_initialization.py
 
-XSS = ('<script>alert("xss-script")</script>\n\n<img src="x" onerror="alert(1)">\n\n'
-       '<a href="javascript:alert(2)">link</a>')
+XSS = (
+    '<script>alert("xss-script")</script>\n\n<img src="x" onerror="alert(1)">\n\n'
+    '<a href="javascript:alert(2)">link</a>'
+)
 
-INODES = '''
+INODES = """
 n = 0
 try:
     while n < 20000:
@@ -97,16 +103,16 @@ try:
 except OSError:
     pass
 print("INODES", n)
-'''
-PACKAGES = '''
+"""
+PACKAGES = """
 for name in ("keras", "tensorflow", "scipy", "optreg", "nbgrader"):
     try:
         __import__(name)
         print("IMPORTED", name)
     except ImportError:
         print("MISSING", name)
-'''
-BIG_FRAME = '''
+"""
+BIG_FRAME = """
 import sys, struct
 _W = sys.modules["__main__"]
 def _huge(self, message):
@@ -114,11 +120,15 @@ def _huge(self, message):
     self.out.write(struct.pack(">Q", len(data)) + data)
     self.out.flush()
 _W.Worker.call = _huge
-'''
+"""
 
 
-def _notebook(answers: dict[str, str] | None = None, solved: bool = False,
-              extra: list[str] = (), markdown: list[str] = ()) -> nbformat.NotebookNode:
+def _notebook(
+    answers: dict[str, str] | None = None,
+    solved: bool = False,
+    extra: list[str] = (),
+    markdown: list[str] = (),
+) -> nbformat.NotebookNode:
     nb = cases.student_notebook(ROOT, A, solved=solved)
     for cell in nb.cells:
         gid = cell.metadata.get("nbgrader", {}).get("grade_id")
@@ -148,8 +158,9 @@ def graded(tmp_path_factory):
         "leak_raise": _notebook({"two_layer_grads": ANSWERS["leak_raise"]}),
         "leak_values": _notebook({"two_layer_grads": ANSWERS["leak_values"]}),
         "stash": _notebook(extra=[STASH]),
-        "xss": _notebook(solved=True, markdown=[XSS],
-                         extra=['print("<script>alert(\\"xss-output\\")</script>")']),
+        "xss": _notebook(
+            solved=True, markdown=[XSS], extra=['print("<script>alert(\\"xss-output\\")</script>")']
+        ),
         "flood_outputs": _notebook(solved=True, extra=['print("x" * 9999)'] * 300),
         "many_cells": _notebook(solved=True, extra=["1"] * 1200),
         "big_frame": _notebook(solved=True, extra=[BIG_FRAME]),
@@ -158,8 +169,15 @@ def graded(tmp_path_factory):
     for student, nb in notebooks.items():
         cases.write_notebook(nb, folder / student / f"{A}.ipynb")
     data = json.loads(nbformat.writes(_notebook(solved=True)))
-    data["cells"].append({"cell_type": "code", "metadata": {"nbgrader": {"grade_id": "x\ud800"}},
-                          "source": "print(1)", "outputs": [], "execution_count": None})
+    data["cells"].append(
+        {
+            "cell_type": "code",
+            "metadata": {"nbgrader": {"grade_id": "x\ud800"}},
+            "source": "print(1)",
+            "outputs": [],
+            "execution_count": None,
+        }
+    )
     (folder / "surrogate").mkdir()
     (folder / "surrogate" / f"{A}.ipynb").write_text(json.dumps(data), encoding="ascii")
     archive = base / "lms.zip"
@@ -172,9 +190,27 @@ def graded(tmp_path_factory):
     out = base / "out"
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
     start = time.monotonic()
-    result = subprocess.run([str(OPTREG), "grade", A, str(archive), "--out", str(out),
-                             "--jobs", "2", "--call-timeout", "5", "--budget", "120"],
-                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=1500)
+    result = subprocess.run(
+        [
+            str(OPTREG),
+            "grade",
+            A,
+            str(archive),
+            "--out",
+            str(out),
+            "--jobs",
+            "2",
+            "--call-timeout",
+            "5",
+            "--budget",
+            "120",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1500,
+    )
     elapsed = time.monotonic() - start
     assert result.returncode == 0, result.stderr[-3000:]
     with open(out / "grades.csv", encoding="utf-8") as fh:

@@ -24,8 +24,17 @@ import cases  # noqa: E402
 def test_solution_full_stub_zero_and_every_mutant_loses_points(assignment, tmp_path):
     # the first four wrong implementations of each assignment (all of them: bench/, by hand)
     expected = cases.mutant_class(ROOT, assignment, tmp_path / "class", mutants=4)
-    rows = grade_class(GradingRun(assignment, tmp_path / "class", tmp_path / "out", jobs=2,
-                                  timeout=30, feedback=False, log=lambda message: None))
+    rows = grade_class(
+        GradingRun(
+            assignment,
+            tmp_path / "class",
+            tmp_path / "out",
+            jobs=2,
+            timeout=30,
+            feedback=False,
+            log=lambda message: None,
+        )
+    )
     by_student = {row["student_id"]: row for row in rows}
     assert sorted(by_student) == sorted(expected)
     full = by_student["full"]

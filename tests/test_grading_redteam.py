@@ -37,8 +37,9 @@ from optreg.grading.sandbox import check_sandbox
 ROOT = Path(__file__).resolve().parents[1]
 OPTREG = Path(sys.executable).parent / "optreg"
 
-pytestmark = pytest.mark.skipif(check_sandbox() is not None,
-                                reason=f"sandbox unavailable: {check_sandbox()}")
+pytestmark = pytest.mark.skipif(
+    check_sandbox() is not None, reason=f"sandbox unavailable: {check_sandbox()}"
+)
 
 
 # -- building submissions ---------------------------------------------------------------------
@@ -46,8 +47,9 @@ def _release(assignment: str) -> nbformat.NotebookNode:
     return nbformat.read(ROOT / "exercises" / assignment / f"{assignment}.ipynb", as_version=4)
 
 
-def _submission(assignment: str, answers: dict | None = None,
-                extra: list[tuple[int, str]] | None = None) -> nbformat.NotebookNode:
+def _submission(
+    assignment: str, answers: dict | None = None, extra: list[tuple[int, str]] | None = None
+) -> nbformat.NotebookNode:
     """The released notebook with some answer cells replaced and extra code cells inserted."""
     nb = _release(assignment)
     for cell in nb.cells:
@@ -68,9 +70,14 @@ def _write(nb, folder: Path, student: str, assignment: str) -> Path:
 
 def _grade(assignment: str, folder: Path, out: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
-    return subprocess.run([str(OPTREG), "grade", assignment, str(folder), "--out", str(out),
-                           "--jobs", "2"], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=1500)
+    return subprocess.run(
+        [str(OPTREG), "grade", assignment, str(folder), "--out", str(out), "--jobs", "2"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1500,
+    )
 
 
 def _rows(out: Path) -> dict[str, dict]:
@@ -93,22 +100,22 @@ def _feedback_text(out: Path, student: str, assignment: str) -> str:
 
 # -- 02_schedules: a correct victim, a blank + attack class -----------------------------------
 SOL02 = {
-    "power_exponential": '''
+    "power_exponential": """
 def power_schedule(step, lr0, s, c=1.0):
     return lr0 / (1 + step / s) ** c
 
 
 def exponential_schedule(step, lr0, s):
     return lr0 * 0.1 ** (step / s)
-''',
-    "piecewise_constant": '''
+""",
+    "piecewise_constant": """
 def piecewise_constant(step, boundaries, values):
     for boundary, value in zip(boundaries, values):
         if step <= boundary:
             return value
     return values[-1]
-''',
-    "one_cycle": '''
+""",
+    "one_cycle": """
 import math as _m
 def one_cycle(step, total_steps, max_lr, start_lr=None, last_lr=None):
     h = _m.floor(0.45 * total_steps)
@@ -121,8 +128,8 @@ def one_cycle(step, total_steps, max_lr, start_lr=None, last_lr=None):
     if step <= total_steps:
         return start + (last - start) * (step - 2 * h) / (total_steps - 2 * h)
     return last
-''',
-    "plateau_step": '''
+""",
+    "plateau_step": """
 def plateau_step(state, val_loss, factor=0.5, patience=2, min_delta=0.0, min_lr=0.0):
     new = dict(state)
     if val_loss < new["best"] - min_delta:
@@ -132,35 +139,38 @@ def plateau_step(state, val_loss, factor=0.5, patience=2, min_delta=0.0, min_lr=
         if new["wait"] >= patience:
             new["lr"], new["wait"] = max(new["lr"] * factor, min_lr), 0
     return new
-''',
-    "lr_range_suggestion": '''
+""",
+    "lr_range_suggestion": """
 import numpy as _np
 def lr_range_suggestion(lrs, losses):
     losses = list(losses)
     n = next((i for i, v in enumerate(losses) if not _np.isfinite(v)), len(losses))
     best = min(range(n), key=lambda i: (losses[i], i))
     return float(lrs[best]) / 10
-''',
+""",
 }
 
-LEAK = '''
+LEAK = """
 def power_schedule(*args, **kwargs):
     raise RuntimeError("LEAK" + repr(args) + repr(sorted(kwargs.items())) + "END")
-'''
+"""
 # the visible test's own calls (the student sees those anyway)
-VISIBLE_LEAKS = {"LEAK(0, 0.01, 100)[]END", "LEAK(100, 0.01, 100)[]END",
-                 "LEAK(300, 0.01, 100)[('c', 2)]END"}
+VISIBLE_LEAKS = {
+    "LEAK(0, 0.01, 100)[]END",
+    "LEAK(100, 0.01, 100)[]END",
+    "LEAK(300, 0.01, 100)[('c', 2)]END",
+}
 
-WORKER_PATCH = '''
+WORKER_PATCH = """
 import sys
 _W = sys.modules["__main__"]
 def _fake_call(self, message):
     _W.send(self.out, {"op": "result", "value": 0.01, "after": _W.encode([[], {}]),
                        "shares": False, "params": [], "output": "passed"})
 _W.Worker.call = _fake_call
-'''
+"""
 
-FORGED_FRAMES = '''
+FORGED_FRAMES = """
 import sys, gc, json, struct, os
 _W = sys.modules["__main__"]
 _w = [o for o in gc.get_objects() if isinstance(o, _W.Worker)][0]
@@ -168,9 +178,9 @@ def _frame(m):
     d = json.dumps(m).encode()
     return struct.pack(">Q", len(d)) + d
 os.write(_w.out.fileno(), _frame({"op": "result", "value": 0.01, "after": [[], {"d": []}]}) * 5)
-'''
+"""
 
-LYING_VALUES = '''
+LYING_VALUES = """
 import numpy as np
 class _Liar(float):
     def __eq__(self, other): return True
@@ -187,9 +197,9 @@ def one_cycle(step, total_steps, max_lr, start_lr=None, last_lr=None): return st
 def plateau_step(state, val_loss, factor=0.5, patience=2, min_delta=0.0, min_lr=0.0):
     return _D(state)
 def lr_range_suggestion(lrs, losses): return [1e-3]
-'''
+"""
 
-FORK_BOMB = '''
+FORK_BOMB = """
 import os, threading
 for _ in range(200):
     try:
@@ -201,9 +211,9 @@ for _ in range(50):
         threading.Thread(target=lambda: None).start()
     except RuntimeError:
         pass
-'''
+"""
 
-KERAS = '''
+KERAS = """
 import os, sys, types, importlib.abc, importlib.machinery
 os.environ["KERAS_BACKEND"] = "numpy"
 class _Fake(types.ModuleType):
@@ -225,7 +235,7 @@ def piecewise_constant(step, boundaries, values):
     schedule = keras.optimizers.schedules.PiecewiseConstantDecay(list(boundaries), list(values))
     rate = float(schedule(step))  # float32: snap to the given value
     return min(values, key=lambda v: abs(v - rate))
-'''
+"""
 
 
 @pytest.fixture(scope="module")
@@ -242,8 +252,15 @@ def schedules(tmp_path_factory):
     _write(_submission(a, answers={"piecewise_constant": KERAS}), folder, "keras_user", a)
     # a lone surrogate in a grade_id (valid JSON: "\ud800"): nbformat cannot write it
     data = json.loads(nbformat.writes(_submission(a)))
-    data["cells"].append({"cell_type": "code", "metadata": {"nbgrader": {"grade_id": "x\ud800"}},
-                          "source": "print(1)", "outputs": [], "execution_count": None})
+    data["cells"].append(
+        {
+            "cell_type": "code",
+            "metadata": {"nbgrader": {"grade_id": "x\ud800"}},
+            "source": "print(1)",
+            "outputs": [],
+            "execution_count": None,
+        }
+    )
     (folder / "surrogate").mkdir()
     (folder / "surrogate" / f"{a}.ipynb").write_text(json.dumps(data), encoding="ascii")
     # a submission that is a symbolic link to the hidden tests
@@ -261,8 +278,9 @@ def test_class_is_graded_despite_a_surrogate_grade_id(schedules):
     assert rows["surrogate"]["score"] == "0", rows["surrogate"]
 
 
-@pytest.mark.parametrize("student", ["worker_patch", "forged_frames", "lying_values",
-                                     "fork_bomb", "symlink", "leak"])
+@pytest.mark.parametrize(
+    "student", ["worker_patch", "forged_frames", "lying_values", "fork_bomb", "symlink", "leak"]
+)
 def test_blank_plus_attack_scores_zero(schedules, student):
     result, out = schedules
     assert _rows(out)[student]["score"] == "0", _rows(out)[student]
@@ -290,7 +308,7 @@ def test_symlinked_submission_reads_nothing(schedules):
 
 
 # -- 04_normalization: zeroing one's own inputs in place --------------------------------------
-HELP = '''
+HELP = """
 import numpy as np
 def _vis(a, v):
     try:
@@ -301,22 +319,25 @@ def _zero(*arrays):
     for a in arrays:
         if isinstance(a, np.ndarray):
             a[...] = 0
-'''
+"""
 INPLACE04 = {
-    "batchnorm_forward": HELP + '''
+    "batchnorm_forward": HELP
+    + """
 def batchnorm_forward(x, gamma, beta, moving_mean, moving_var, training, momentum=0.99,
                       epsilon=1e-3):
     if _vis(x, [[1.0], [3.0]]):  # the visible inference test, hard-coded
         return np.array([[0.5], [2.5]]), np.array([1.0]), np.array([4.0]), 0
     _zero(x, gamma, beta, moving_mean)
     return np.zeros_like(x), moving_mean.copy(), moving_var.copy(), 0
-''',
-    "batchnorm_backward": HELP + '''
+""",
+    "batchnorm_backward": HELP
+    + """
 def batchnorm_backward(dy, cache):
     _zero(dy)
     return np.zeros_like(dy), np.zeros(dy.shape[1]), np.zeros(dy.shape[1])
-''',
-    "layernorm": HELP + '''
+""",
+    "layernorm": HELP
+    + """
 def layernorm_forward(x, gamma, beta, epsilon=1e-3):
     if _vis(x, [[1.0, 3.0], [10.0, 30.0]]):  # the visible test, hard-coded
         return np.array([[-1.0, 1.0], [-1.0, 1.0]]), 0
@@ -327,16 +348,16 @@ def layernorm_forward(x, gamma, beta, epsilon=1e-3):
 def layernorm_backward(dy, cache):
     _zero(dy)
     return np.zeros_like(dy), np.zeros(dy.shape[1]), np.zeros(dy.shape[1])
-''',
+""",
 }
 
 
-FORWARD_ZEROS = '''
+FORWARD_ZEROS = """
 import numpy as np
 def batchnorm_forward(x, gamma, beta, moving_mean, moving_var, training, momentum=0.99,
                       epsilon=1e-3):
     return np.zeros_like(x), moving_mean, moving_var, 0
-'''
+"""
 
 
 @pytest.fixture(scope="module")
@@ -344,9 +365,18 @@ def normalization(tmp_path_factory):
     a = "04_normalization"
     folder = tmp_path_factory.mktemp("class04")
     _write(_submission(a, answers=INPLACE04), folder, "inplace", a)
-    _write(_submission(a, answers={"batchnorm_forward": FORWARD_ZEROS,
-                                   "batchnorm_backward": INPLACE04["batchnorm_backward"]}),
-           folder, "inplace_dy_only", a)
+    _write(
+        _submission(
+            a,
+            answers={
+                "batchnorm_forward": FORWARD_ZEROS,
+                "batchnorm_backward": INPLACE04["batchnorm_backward"],
+            },
+        ),
+        folder,
+        "inplace_dy_only",
+        a,
+    )
     out = tmp_path_factory.mktemp("out04")
     return _grade(a, folder, out), out
 
@@ -359,14 +389,14 @@ def test_zeroing_inputs_in_place_earns_nothing(normalization, student):
 
 
 # -- 06_augmentation: lying about sharing memory ----------------------------------------------
-SHARES_LIE = '''
+SHARES_LIE = """
 import sys
 sys.modules["__main__"]._shares = lambda value, inputs: False  # the worker's self-report
 
 
 def flip_horizontal(images):
     return images[:, :, ::-1]  # a view of the input, which the test forbids
-'''
+"""
 
 
 @pytest.fixture(scope="module")
@@ -374,8 +404,12 @@ def augmentation(tmp_path_factory):
     a = "06_augmentation"
     folder = tmp_path_factory.mktemp("class06")
     _write(_submission(a, answers={"flip_horizontal": SHARES_LIE}), folder, "shares_lie", a)
-    _write(_submission(a, answers={"flip_horizontal": SHARES_LIE.split("\n", 3)[3]}), folder,
-           "honest_view", a)
+    _write(
+        _submission(a, answers={"flip_horizontal": SHARES_LIE.split("\n", 3)[3]}),
+        folder,
+        "honest_view",
+        a,
+    )
     out = tmp_path_factory.mktemp("out06")
     return _grade(a, folder, out), out
 

@@ -27,13 +27,17 @@ OPTREG = [sys.executable, "-m", "optreg.cli"]
 def _class_zip(tmp_path: Path) -> Path:
     """An LMS export: one top folder, a folder per student."""
     folder = tmp_path / "class"
-    cases.write_notebook(cases.student_notebook(ROOT, ASSIGNMENT),
-                         folder / "full" / f"{ASSIGNMENT}.ipynb")
-    cases.write_notebook(cases.student_notebook(ROOT, ASSIGNMENT, solved=False),
-                         folder / "stub" / f"{ASSIGNMENT}.ipynb")
+    cases.write_notebook(
+        cases.student_notebook(ROOT, ASSIGNMENT), folder / "full" / f"{ASSIGNMENT}.ipynb"
+    )
+    cases.write_notebook(
+        cases.student_notebook(ROOT, ASSIGNMENT, solved=False),
+        folder / "stub" / f"{ASSIGNMENT}.ipynb",
+    )
     for label, edits, _ in cases.MUTANTS[ASSIGNMENT][:1]:
-        cases.write_notebook(cases.student_notebook(ROOT, ASSIGNMENT, edits),
-                             folder / label / f"{ASSIGNMENT}.ipynb")
+        cases.write_notebook(
+            cases.student_notebook(ROOT, ASSIGNMENT, edits), folder / label / f"{ASSIGNMENT}.ipynb"
+        )
     archive = tmp_path / "export.zip"
     with zipfile.ZipFile(archive, "w") as zf:
         for path in sorted(folder.rglob("*.ipynb")):
@@ -42,8 +46,12 @@ def _class_zip(tmp_path: Path) -> Path:
 
 
 def _grade(archive: Path, out: Path, jobs: int) -> subprocess.CompletedProcess:
-    return subprocess.run([*OPTREG, "grade", ASSIGNMENT, str(archive), "--out", str(out),
-                           "--jobs", str(jobs)], capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [*OPTREG, "grade", ASSIGNMENT, str(archive), "--out", str(out), "--jobs", str(jobs)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 def test_killed_run_resumes_to_the_same_grades(tmp_path):
@@ -53,9 +61,12 @@ def test_killed_run_resumes_to_the_same_grades(tmp_path):
 
     out = tmp_path / "b"
     state = out / ".grading" / ASSIGNMENT / "state"
-    proc = subprocess.Popen([*OPTREG, "grade", ASSIGNMENT, str(archive), "--out", str(out),
-                             "--jobs", "1"], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [*OPTREG, "grade", ASSIGNMENT, str(archive), "--out", str(out), "--jobs", "1"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and not list(state.glob("*.json")):
         time.sleep(0.1)
@@ -74,12 +85,14 @@ def test_killed_run_resumes_to_the_same_grades(tmp_path):
     lines = (out / "grades.csv").read_text().splitlines()
     assert len(lines) == 4 and len(set(lines)) == 4  # header + one row per student
     assert sorted(p.name for p in (out / "feedback").iterdir()) == sorted(
-        p.name for p in (tmp_path / "a" / "feedback").iterdir())
+        p.name for p in (tmp_path / "a" / "feedback").iterdir()
+    )
 
 
 def test_validate_exit_status(tmp_path, capsys):
-    good = cases.write_notebook(cases.student_notebook(ROOT, ASSIGNMENT),
-                                tmp_path / "good" / f"{ASSIGNMENT}.ipynb")
+    good = cases.write_notebook(
+        cases.student_notebook(ROOT, ASSIGNMENT), tmp_path / "good" / f"{ASSIGNMENT}.ipynb"
+    )
     assert main(["grade", "--validate", str(good)]) == 0
     assert "Success" in capsys.readouterr().out
     bad = cases.student_notebook(ROOT, ASSIGNMENT, cases.MUTANTS[ASSIGNMENT][0][1])
@@ -89,8 +102,10 @@ def test_validate_exit_status(tmp_path, capsys):
     broken = tmp_path / "broken.ipynb"
     broken.write_text("{ not json")
     assert main(["grade", "--validate", str(broken)]) == 1
-    stub = cases.write_notebook(cases.student_notebook(ROOT, ASSIGNMENT, solved=False),
-                                tmp_path / "stub" / f"{ASSIGNMENT}.ipynb")
+    stub = cases.write_notebook(
+        cases.student_notebook(ROOT, ASSIGNMENT, solved=False),
+        tmp_path / "stub" / f"{ASSIGNMENT}.ipynb",
+    )
     nb = nbformat.read(stub, 4)
     assert main(["grade", "--validate", str(stub)]) == 1
     assert nb.cells  # the stub is a real notebook: failing here means its tests fail

@@ -33,8 +33,21 @@ def graded(tmp_path_factory):
     base = tmp_path_factory.mktemp("robust")
     expect = cases.robustness_class(ROOT, base / "class", ASSIGNMENT)
     (base / "class" / "expectations.json").unlink()
-    code = main(["grade", ASSIGNMENT, str(base / "class"), "--out", str(base / "out"),
-                 "--jobs", "2", "--timeout", "5", "--memory-mb", "1536"])
+    code = main(
+        [
+            "grade",
+            ASSIGNMENT,
+            str(base / "class"),
+            "--out",
+            str(base / "out"),
+            "--jobs",
+            "2",
+            "--timeout",
+            "5",
+            "--memory-mb",
+            "1536",
+        ]
+    )
     assert code == 0
     with open(base / "out" / "grades.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
@@ -49,12 +62,34 @@ def test_one_row_per_student(graded):
     assert {r["max_score"] for r in rows} == {"10"}
 
 
-@pytest.mark.parametrize("student", sorted([
-    "full", "stub", "infinite_loop", "ignores_interrupt", "ignores_time_limit", "kernel_abort",
-    "sys_exit",
-    "memory_hog", "huge_output", "malformed_json", "missing_notebook", "renamed_notebook",
-    "deleted_tests", "edited_tests_wrong_code", "duplicated_cells", "retyped_tests",
-    "inflated_points", "extra_cells", "stderr_warnings", "cheater", "snooper"]))
+@pytest.mark.parametrize(
+    "student",
+    sorted(
+        [
+            "full",
+            "stub",
+            "infinite_loop",
+            "ignores_interrupt",
+            "ignores_time_limit",
+            "kernel_abort",
+            "sys_exit",
+            "memory_hog",
+            "huge_output",
+            "malformed_json",
+            "missing_notebook",
+            "renamed_notebook",
+            "deleted_tests",
+            "edited_tests_wrong_code",
+            "duplicated_cells",
+            "retyped_tests",
+            "inflated_points",
+            "extra_cells",
+            "stderr_warnings",
+            "cheater",
+            "snooper",
+        ]
+    ),
+)
 def test_row_is_right(graded, student):
     _, expect, rows = graded
     row = next(r for r in rows if r["student_id"] == student)
@@ -73,8 +108,11 @@ def test_feedback_shows_results_but_no_hidden_tests(graded):
     source = nbformat.read(ROOT / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", 4)
     public_text = "\n".join(c.source for c in source.cells)  # a solution line a test repeats
     hidden = hidden_tests_path(ROOT, ASSIGNMENT).read_text().splitlines()
-    secret = {line.strip() for line in hidden if len(line.strip()) >= 20
-              and line.strip() not in public_text}
+    secret = {
+        line.strip()
+        for line in hidden
+        if len(line.strip()) >= 20 and line.strip() not in public_text
+    }
     assert len(secret) > 20
     graded_students = [r["student_id"] for r in rows if r["status"] == "graded"]
     for student in graded_students:
@@ -87,8 +125,13 @@ def test_feedback_shows_results_but_no_hidden_tests(graded):
         if row["status"] != "graded":
             page = (out / "feedback" / row["student_id"] / f"{ASSIGNMENT}.html").read_text()
             assert html.escape(row["message"]) in page
-    wrong = html.unescape(re.sub(r"<[^>]+>", "", next(
-        (out / "feedback" / "edited_tests_wrong_code").glob("*.html")).read_text()))
+    wrong = html.unescape(
+        re.sub(
+            r"<[^>]+>",
+            "",
+            next((out / "feedback" / "edited_tests_wrong_code").glob("*.html")).read_text(),
+        )
+    )
     # the failing test and its message (the visible assertion of piecewise_constant here)
     assert "AssertionError: got [0.1, 0.01, 0.01" in wrong
     # and the hidden tests' verdict, computed by the grader

@@ -17,11 +17,11 @@ sys.path.insert(0, str(ROOT / "autograder"))
 from cases import SNOOP  # noqa: E402
 
 
-def run_in_sandbox(cells: list[str], *, limits: Limits | None = None,
-                   timeout: int = 20) -> list[tuple[str, str | None]]:
+def run_in_sandbox(
+    cells: list[str], *, limits: Limits | None = None, timeout: int = 20
+) -> list[tuple[str, str | None]]:
     """Execute ``cells`` in the sandboxed worker; returns each cell's (output, error)."""
-    process = StudentProcess(cells, sandbox_prefix(64999, limits or Limits()),
-                             cell_timeout=timeout)
+    process = StudentProcess(cells, sandbox_prefix(64999, limits or Limits()), cell_timeout=timeout)
     try:
         process.start()
     finally:
@@ -44,38 +44,43 @@ def test_student_code_reaches_nothing_outside_its_scratch_dir(tmp_path):
     (other / "c" / "submitted" / "bob" / "a" / "a.ipynb").write_text("{}")
     (other / "c" / "gradebook.db").write_text("hidden tests")
     os.chmod(other, 0o755)
-    outputs = run_in_sandbox([
-        SNOOP,
-        f"import os\nprint(__import__('json').dumps(LEAKED + "
-        f"[p for p in [{str(ROOT / 'solutions')!r}, {str(ROOT / 'autograder' / 'hidden')!r}, "
-        f"{str(other)!r}] "
-        f"if os.path.exists(p)] + [p for p in (os.listdir({str(ROOT)!r}) if os.path.isdir("
-        f"{str(ROOT)!r}) else []) if p != '.venv']))",
-        "open('mine.txt', 'w').write('ok'); print(open('mine.txt').read())",
-    ])
+    outputs = run_in_sandbox(
+        [
+            SNOOP,
+            f"import os\nprint(__import__('json').dumps(LEAKED + "
+            f"[p for p in [{str(ROOT / 'solutions')!r}, {str(ROOT / 'autograder' / 'hidden')!r}, "
+            f"{str(other)!r}] "
+            f"if os.path.exists(p)] + [p for p in (os.listdir({str(ROOT)!r}) if os.path.isdir("
+            f"{str(ROOT)!r}) else []) if p != '.venv']))",
+            "open('mine.txt', 'w').write('ok'); print(open('mine.txt').read())",
+        ]
+    )
     leaked = json.loads(_stdout(outputs[1]).strip())
     assert leaked == [], f"the sandbox let student code reach: {leaked}"
-    assert _stdout(outputs[2]).strip() == "ok"   # its own scratch directory is writable
+    assert _stdout(outputs[2]).strip() == "ok"  # its own scratch directory is writable
 
 
 def test_limits_apply_inside_the_sandbox():
-    outputs = run_in_sandbox([
-        "import resource, os\n"
-        "print(resource.getrlimit(resource.RLIMIT_AS)[0] // 2**20,"
-        " resource.getrlimit(resource.RLIMIT_NPROC)[0], os.getuid() != 0)",
-        "try:\n    hog = bytearray(3 * 2**30)\n    print('allocated')\n"
-        "except MemoryError:\n    print('MemoryError')",
-        "import threading, time\nstarted = 0\ntry:\n    for _ in range(200):\n"
-        "        threading.Thread(target=time.sleep, args=(5,), daemon=True).start()\n"
-        "        started += 1\nexcept RuntimeError:\n    pass\nprint(started)",
-        "try:\n    open('big.bin', 'wb').write(b'0' * (3 * 2**20))\n    print('wrote')\n"
-        "except OSError as e:\n    print('OSError', e.errno)",
-        "import os\ntry:\n    os.fork()\n    print('forked')\n"
-        "except OSError:\n    print('refused')",
-        "written = 0\ntry:\n    for i in range(100):\n"
-        "        open(f'f{i}', 'wb').write(b'0' * 2**20)\n        written += 1\n"
-        "except OSError as e:\n    print(written, 'OSError', e.errno)",
-    ], limits=Limits(memory_mb=1024, file_size_mb=2, scratch_mb=8))
+    outputs = run_in_sandbox(
+        [
+            "import resource, os\n"
+            "print(resource.getrlimit(resource.RLIMIT_AS)[0] // 2**20,"
+            " resource.getrlimit(resource.RLIMIT_NPROC)[0], os.getuid() != 0)",
+            "try:\n    hog = bytearray(3 * 2**30)\n    print('allocated')\n"
+            "except MemoryError:\n    print('MemoryError')",
+            "import threading, time\nstarted = 0\ntry:\n    for _ in range(200):\n"
+            "        threading.Thread(target=time.sleep, args=(5,), daemon=True).start()\n"
+            "        started += 1\nexcept RuntimeError:\n    pass\nprint(started)",
+            "try:\n    open('big.bin', 'wb').write(b'0' * (3 * 2**20))\n    print('wrote')\n"
+            "except OSError as e:\n    print('OSError', e.errno)",
+            "import os\ntry:\n    os.fork()\n    print('forked')\n"
+            "except OSError:\n    print('refused')",
+            "written = 0\ntry:\n    for i in range(100):\n"
+            "        open(f'f{i}', 'wb').write(b'0' * 2**20)\n        written += 1\n"
+            "except OSError as e:\n    print(written, 'OSError', e.errno)",
+        ],
+        limits=Limits(memory_mb=1024, file_size_mb=2, scratch_mb=8),
+    )
     memory, nproc, unprivileged = _stdout(outputs[0]).split()
     assert (int(memory), int(nproc), unprivileged) == (1024, 1, "True")
     assert _stdout(outputs[1]).strip() == "MemoryError"
@@ -88,6 +93,11 @@ def test_limits_apply_inside_the_sandbox():
 
 def test_system_is_read_only():
     paths = ["/usr/owned", "/etc/owned", "/owned", "/tmp/owned", "/proc/owned", "/work/owned"]
-    outputs = run_in_sandbox([f"try:\n    open({path!r}, 'w')\n    print('wrote')\n"
-                              "except OSError:\n    print('refused')" for path in paths])
+    outputs = run_in_sandbox(
+        [
+            f"try:\n    open({path!r}, 'w')\n    print('wrote')\n"
+            "except OSError:\n    print('refused')"
+            for path in paths
+        ]
+    )
     assert [_stdout(o).strip() for o in outputs] == ["refused"] * len(paths)

@@ -52,19 +52,19 @@ def test_rebuild_keeps_answers_and_restores_everything_else():
     answer = next(c for c in student.cells if _gid(c) == "one_cycle")
     answer.source = "def one_cycle(*args):\n    return 42"
     test = next(c for c in student.cells if _gid(c) == "test_one_cycle")
-    test.source = "pass"                                   # edited test
-    test.metadata["nbgrader"]["points"] = 1000             # inflated points
-    student.cells.append(copy.deepcopy(test))              # duplicated test
+    test.source = "pass"  # edited test
+    test.metadata["nbgrader"]["points"] = 1000  # inflated points
+    student.cells.append(copy.deepcopy(test))  # duplicated test
     retyped = next(c for c in student.cells if _gid(c) == "test_plateau_step")
-    retyped.cell_type = "markdown"                         # re-typed test
+    retyped.cell_type = "markdown"  # re-typed test
     student.cells = [c for c in student.cells if _gid(c) != "test_power_schedule"]  # deleted
     fake = nbformat.v4.new_code_cell("pass")
     fake.metadata["nbgrader"] = {"grade": True, "grade_id": "bonus", "points": 99}
-    student.cells.append(fake)                             # invented graded cell
+    student.cells.append(fake)  # invented graded cell
 
     rebuilt, notes = rebuild(student, release)
 
-    assert _graded_ids(rebuilt) == _graded_ids(release)   # same graded cells, same order
+    assert _graded_ids(rebuilt) == _graded_ids(release)  # same graded cells, same order
     by_id = {_gid(c): c for c in rebuilt.cells if _gid(c)}
     assert by_id["one_cycle"].source == "def one_cycle(*args):\n    return 42"
     for gid in ("test_one_cycle", "test_plateau_step", "test_power_schedule"):
@@ -72,7 +72,7 @@ def test_rebuild_keeps_answers_and_restores_everything_else():
         assert by_id[gid].source == original.source
         assert by_id[gid].cell_type == "code"
         assert by_id[gid].metadata["nbgrader"] == original.metadata["nbgrader"]
-    assert "nbgrader" not in rebuilt.cells[-1].metadata   # the invented cell is plain now
+    assert "nbgrader" not in rebuilt.cells[-1].metadata  # the invented cell is plain now
     assert any("duplicate" in n for n in notes)
     assert any("missing cell test_power_schedule" in n for n in notes)
     nbformat.validate(rebuilt)
@@ -90,8 +90,10 @@ def test_read_tolerant_rejects_non_notebooks(tmp_path):
 
 def test_read_tolerant_repairs_broken_cells(tmp_path):
     path = tmp_path / "odd.ipynb"
-    path.write_text('{"cells": [{"cell_type": "code", "source": ["a = ", "1"]}, 7, '
-                    '{"cell_type": "weird"}, {"cell_type": "markdown", "source": "# t"}]}')
+    path.write_text(
+        '{"cells": [{"cell_type": "code", "source": ["a = ", "1"]}, 7, '
+        '{"cell_type": "weird"}, {"cell_type": "markdown", "source": "# t"}]}'
+    )
     nb = read_tolerant(path)
     assert [c.cell_type for c in nb.cells] == ["code", "markdown"]
     assert nb.cells[0].source == "a = 1"
@@ -102,8 +104,7 @@ def test_find_notebook_exact_renamed_and_missing(tmp_path):
     (tmp_path / "a").mkdir()
     (tmp_path / "a" / f"{ASSIGNMENT}.ipynb").write_text("{}")
     (tmp_path / "a" / "other.ipynb").write_text("{}")
-    assert find_notebook(tmp_path / "a", ASSIGNMENT) == (tmp_path / "a" / f"{ASSIGNMENT}.ipynb",
-                                                        [])
+    assert find_notebook(tmp_path / "a", ASSIGNMENT) == (tmp_path / "a" / f"{ASSIGNMENT}.ipynb", [])
     (tmp_path / "b" / ".ipynb_checkpoints").mkdir(parents=True)
     (tmp_path / "b" / ".ipynb_checkpoints" / f"{ASSIGNMENT}.ipynb").write_text("{}")
     (tmp_path / "b" / "schedules_v2.ipynb").write_text("{}")
@@ -150,8 +151,17 @@ def test_unpack_zip_layouts(tmp_path):
 
 def test_wire_round_trip_gives_fresh_plain_values():
     rng = np.random.default_rng(3)
-    value = [1, 2.5, float("nan"), None, True, "x", (np.arange(6).reshape(2, 3), np.float32(0.5)),
-             {"lr": np.float64(0.1), 3: [np.zeros((0, 2)), np.array([True, False])]}, rng]
+    value = [
+        1,
+        2.5,
+        float("nan"),
+        None,
+        True,
+        "x",
+        (np.arange(6).reshape(2, 3), np.float32(0.5)),
+        {"lr": np.float64(0.1), 3: [np.zeros((0, 2)), np.array([True, False])]},
+        rng,
+    ]
     frame = json.dumps({"value": wire.encode(value)}).encode()
     back = wire.decode(wire.parse_frame(frame)["value"])
     assert back[:2] == [1, 2.5] and back[2] != back[2] and back[3:6] == [None, True, "x"]
@@ -162,16 +172,19 @@ def test_wire_round_trip_gives_fresh_plain_values():
     assert back[8].random() == rng.random()  # the generator's state crossed over
 
 
-@pytest.mark.parametrize(("raw", "why"), [
-    ({"a": ["object", [1], ""]}, "dtype"),
-    ({"a": ["float64", [3], "AAAA"]}, "does not fit"),
-    ({"a": ["float64", [-1], ""]}, "shape"),
-    ({"x": 1}, "unknown value tag"),
-    ({"a": 1, "t": []}, "malformed"),
-    ({"c": 0}, "unknown value tag"),               # no callbacks accepted here
-    ({"g": {"bit_generator": "MT19937"}}, "generator"),
-    ({"d": [[[1], 2]]}, "malformed dict"),
-])
+@pytest.mark.parametrize(
+    ("raw", "why"),
+    [
+        ({"a": ["object", [1], ""]}, "dtype"),
+        ({"a": ["float64", [3], "AAAA"]}, "does not fit"),
+        ({"a": ["float64", [-1], ""]}, "shape"),
+        ({"x": 1}, "unknown value tag"),
+        ({"a": 1, "t": []}, "malformed"),
+        ({"c": 0}, "unknown value tag"),  # no callbacks accepted here
+        ({"g": {"bit_generator": "MT19937"}}, "generator"),
+        ({"d": [[[1], 2]]}, "malformed dict"),
+    ],
+)
 def test_wire_decode_refuses_anything_else(raw, why):
     with pytest.raises(wire.WireError, match=why):
         wire.decode(raw)
@@ -226,18 +239,42 @@ def test_links_are_refused(tmp_path):
 
 def test_grades_csv_and_summary(tmp_path):
     rows = [
-        {"student_id": "a", "assignment": ASSIGNMENT, "score": 3.0, "max_score": 3.0,
-         "status": "graded", "message": 'said "hi", then left', "cells": {"q1": 1.0, "q2": 2.0}},
-        {"student_id": "b", "assignment": ASSIGNMENT, "score": 1.0, "max_score": 3.0,
-         "status": "graded", "message": "", "cells": {"q1": 0.0, "q2": 1.0}},
-        {"student_id": "c", "assignment": ASSIGNMENT, "score": 0.0, "max_score": 3.0,
-         "status": "missing", "message": "no notebook", "cells": {}},
+        {
+            "student_id": "a",
+            "assignment": ASSIGNMENT,
+            "score": 3.0,
+            "max_score": 3.0,
+            "status": "graded",
+            "message": 'said "hi", then left',
+            "cells": {"q1": 1.0, "q2": 2.0},
+        },
+        {
+            "student_id": "b",
+            "assignment": ASSIGNMENT,
+            "score": 1.0,
+            "max_score": 3.0,
+            "status": "graded",
+            "message": "",
+            "cells": {"q1": 0.0, "q2": 1.0},
+        },
+        {
+            "student_id": "c",
+            "assignment": ASSIGNMENT,
+            "score": 0.0,
+            "max_score": 3.0,
+            "status": "missing",
+            "message": "no notebook",
+            "cells": {},
+        },
     ]
     write_grades_csv(tmp_path / "grades.csv", rows)
     parsed = list(csv.DictReader(io.StringIO((tmp_path / "grades.csv").read_text())))
     assert list(parsed[0]) == CSV_COLUMNS
     assert [(r["student_id"], r["score"], r["status"]) for r in parsed] == [
-        ("a", "3", "graded"), ("b", "1", "graded"), ("c", "0", "missing")]
+        ("a", "3", "graded"),
+        ("b", "1", "graded"),
+        ("c", "0", "missing"),
+    ]
     assert parsed[0]["message"] == 'said "hi", then left'
     table = {e["question"]: e for e in question_table(rows, {"q1": 1.0, "q2": 2.0})}
     assert (table["q1"]["full"], table["q1"]["zero"]) == (1, 2)
@@ -249,12 +286,15 @@ def test_grades_csv_and_summary(tmp_path):
     assert (tmp_path / "summary.csv").read_text().startswith("question,points")
 
 
-@pytest.mark.parametrize("argv", [
-    ["grade"],
-    ["grade", "99_nothing", ".", "--out", "x"],
-    ["grade", ASSIGNMENT, "/no/such/folder", "--out", "x"],
-    ["grade", ASSIGNMENT, ".", "--out", "x", "--jobs", "0"],
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["grade"],
+        ["grade", "99_nothing", ".", "--out", "x"],
+        ["grade", ASSIGNMENT, "/no/such/folder", "--out", "x"],
+        ["grade", ASSIGNMENT, ".", "--out", "x", "--jobs", "0"],
+    ],
+)
 def test_cli_rejects_bad_arguments(argv, capsys):
     assert main(argv) == 2
     assert "optreg grade" in capsys.readouterr().err

@@ -41,14 +41,19 @@ def test_solution_passes_every_graded_cell_and_the_stub_none(assignment):
     assert all("NotImplementedError" in why for why in failed.values()), failed
 
 
-MUTANTS = [(assignment, label, edits, failing)
-           for assignment in ASSIGNMENTS
-           for label, edits, failing in cases.MUTANTS[assignment]]
+MUTANTS = [
+    (assignment, label, edits, failing)
+    for assignment in ASSIGNMENTS
+    for label, edits, failing in cases.MUTANTS[assignment]
+]
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")  # wrong-sign optimizers diverge, by design
-@pytest.mark.parametrize(("assignment", "label", "edits", "failing"), MUTANTS,
-                         ids=[f"{a}-{label}" for a, label, _, _ in MUTANTS])
+@pytest.mark.parametrize(
+    ("assignment", "label", "edits", "failing"),
+    MUTANTS,
+    ids=[f"{a}-{label}" for a, label, _, _ in MUTANTS],
+)
 def test_mutant_fails_its_test_cells(assignment, label, edits, failing):
     failed = failing_cells(assignment, edits)
     missed = [test for test in failing if test not in failed]

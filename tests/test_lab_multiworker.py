@@ -38,8 +38,14 @@ from optreg.lab.train import (
 )
 
 TINY = dict(hidden_units=(32,), subset=512, validation_size=500, batch_size=64, seed=3)
-STEP = {"SLURM_JOB_ID": "4242", "SLURM_STEP_NUM_TASKS": "2", "SLURM_STEP_NODELIST": "localhost",
-        "SLURM_STEP_TASKS_PER_NODE": "2", "SLURM_NTASKS": "2", "SLURM_NNODES": "1"}
+STEP = {
+    "SLURM_JOB_ID": "4242",
+    "SLURM_STEP_NUM_TASKS": "2",
+    "SLURM_STEP_NODELIST": "localhost",
+    "SLURM_STEP_TASKS_PER_NODE": "2",
+    "SLURM_NTASKS": "2",
+    "SLURM_NNODES": "1",
+}
 WORKER_TIMEOUT = 75  # seconds for both workers (about 15 s each here when the CPU is idle)
 
 # ``optreg lab train`` with an audit hook that logs the files the process writes
@@ -47,6 +53,7 @@ AUDITED_CLI = HOOK + "\nfrom optreg.cli import main\nsys.exit(main())\n"
 
 
 # ---------------------------------------------------------------------------- strategy choice
+
 
 def test_an_srun_step_of_several_tasks_means_multiworker():
     assert choose_strategy("auto", 0, 1, STEP) == "multiworker"
@@ -65,15 +72,26 @@ def test_resolver_arguments_split_gpus_and_derive_the_port_from_the_job():
     task = {**STEP, "SLURM_PROCID": "0"}
     node_of_two = {**task, "SLURM_STEP_TASKS_PER_NODE": "2(x3)"}
     shared = slurm_resolver_arguments(node_of_two, n_gpus=4)
-    assert shared == {"port_base": 12000 + 4242, "cpu_only": False, "gpus_per_node": 4,
-                      "gpus_per_task": 2, "auto_set_gpu": True}
+    assert shared == {
+        "port_base": 12000 + 4242,
+        "cpu_only": False,
+        "gpus_per_node": 4,
+        "gpus_per_task": 2,
+        "auto_set_gpu": True,
+    }
     bound = slurm_resolver_arguments({**node_of_two, "SLURM_GPUS_PER_TASK": "1"}, n_gpus=1)
     assert bound["gpus_per_task"] == 1 and not bound["auto_set_gpu"]
     cpu = slurm_resolver_arguments({**task, "OPTREG_PORT_BASE": "20000"}, n_gpus=0)
-    assert cpu == {"port_base": 20000, "cpu_only": True, "gpus_per_node": 2,
-                   "gpus_per_task": 1, "auto_set_gpu": False}
+    assert cpu == {
+        "port_base": 20000,
+        "cpu_only": True,
+        "gpus_per_node": 2,
+        "gpus_per_task": 1,
+        "auto_set_gpu": False,
+    }
     assert slurm_resolver_arguments({**task, "SLURM_JOB_ID": "99999"}, 0)["port_base"] == (
-        12000 + 99999 % 16000)
+        12000 + 99999 % 16000
+    )
     for missing in ("SLURM_PROCID", "SLURM_STEP_NODELIST"):
         env = dict(task)
         del env[missing]
@@ -82,14 +100,20 @@ def test_resolver_arguments_split_gpus_and_derive_the_port_from_the_job():
 
 
 def test_slurm_resolver_lists_every_task_and_gives_each_its_gpus(monkeypatch):
-    for name, value in {**STEP, "SLURM_STEP_NODELIST": "gpu[07-08]",
-                        "SLURM_STEP_TASKS_PER_NODE": "2(x2)", "SLURM_STEP_NUM_TASKS": "4",
-                        "SLURM_PROCID": "3", "CUDA_VISIBLE_DEVICES": "0,1,2,3"}.items():
+    for name, value in {
+        **STEP,
+        "SLURM_STEP_NODELIST": "gpu[07-08]",
+        "SLURM_STEP_TASKS_PER_NODE": "2(x2)",
+        "SLURM_STEP_NUM_TASKS": "4",
+        "SLURM_PROCID": "3",
+        "CUDA_VISIBLE_DEVICES": "0,1,2,3",
+    }.items():
         monkeypatch.setenv(name, value)
     resolver = slurm_cluster_resolver()
     port = 12000 + 4242
-    cluster = {"worker": [f"gpu07:{port}", f"gpu07:{port + 1}", f"gpu08:{port}",
-                          f"gpu08:{port + 1}"]}
+    cluster = {
+        "worker": [f"gpu07:{port}", f"gpu07:{port + 1}", f"gpu08:{port}", f"gpu08:{port + 1}"]
+    }
     assert resolver.cluster_spec().as_dict() == cluster
     assert (resolver.task_type, resolver.task_id) == ("worker", 3)
     assert os.environ["CUDA_VISIBLE_DEVICES"] == "2,3"  # second task of its node
@@ -119,6 +143,7 @@ def test_multi_node_sbatch_script_starts_one_task_per_node(tmp_path):
 
 # ---------------------------------------------------------------------------- two real workers
 
+
 def free_port_pair() -> int:
     """A port ``p`` with ``p`` and ``p + 1`` free (the two tasks of the node listen there)."""
     for _ in range(50):
@@ -144,16 +169,33 @@ def run_two_workers(config: TrainConfig, out: Path, tmp_path: Path) -> list[dict
         for rank in range(2):
             scratch = tmp_path / f"tmp-worker{rank}"
             scratch.mkdir()
-            env = {**base_env, **STEP, "SLURM_PROCID": str(rank),
-                   "OPTREG_PORT_BASE": str(port), "CUDA_VISIBLE_DEVICES": "",
-                   "TMPDIR": str(scratch), "WRITES_LOG": str(tmp_path / f"writes{rank}.jsonl"),
-                   "TF_CPP_MIN_LOG_LEVEL": "2", "KERAS_BACKEND": "tensorflow"}
-            command = [sys.executable, "-c", AUDITED_CLI, "lab", "train", *config.to_argv(),
-                       "--out", str(out), "--quiet"]
+            env = {
+                **base_env,
+                **STEP,
+                "SLURM_PROCID": str(rank),
+                "OPTREG_PORT_BASE": str(port),
+                "CUDA_VISIBLE_DEVICES": "",
+                "TMPDIR": str(scratch),
+                "WRITES_LOG": str(tmp_path / f"writes{rank}.jsonl"),
+                "TF_CPP_MIN_LOG_LEVEL": "2",
+                "KERAS_BACKEND": "tensorflow",
+            }
+            command = [
+                sys.executable,
+                "-c",
+                AUDITED_CLI,
+                "lab",
+                "train",
+                *config.to_argv(),
+                "--out",
+                str(out),
+                "--quiet",
+            ]
             logs.append(tmp_path / f"worker{rank}.log")
             with logs[-1].open("w") as log:  # a file, not a pipe: it never fills up and blocks
-                workers.append(subprocess.Popen(command, env=env, stdout=log,
-                                                stderr=subprocess.STDOUT))
+                workers.append(
+                    subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+                )
         deadline = time.monotonic() + WORKER_TIMEOUT
         while any(w.poll() is None for w in workers) and time.monotonic() < deadline:
             if any(w.poll() not in (None, 0) for w in workers):
@@ -164,10 +206,15 @@ def run_two_workers(config: TrainConfig, out: Path, tmp_path: Path) -> list[dict
             if worker.poll() is None:
                 worker.kill()
             worker.wait()
-    return [{"returncode": worker.returncode, "output": log.read_text(),
-             "writes": read_writes(tmp_path / f"writes{rank}.jsonl"),
-             "scratch": tmp_path / f"tmp-worker{rank}"}
-            for rank, (worker, log) in enumerate(zip(workers, logs, strict=True))]
+    return [
+        {
+            "returncode": worker.returncode,
+            "output": log.read_text(),
+            "writes": read_writes(tmp_path / f"writes{rank}.jsonl"),
+            "scratch": tmp_path / f"tmp-worker{rank}",
+        }
+        for rank, (worker, log) in enumerate(zip(workers, logs, strict=True))
+    ]
 
 
 def final_weights(out: Path) -> list[np.ndarray]:
@@ -196,15 +243,21 @@ def test_two_slurm_workers_resume_the_chiefs_run_and_train_like_one_process(tmp_
     inside = str(out) + os.sep
     assert any(path.startswith(inside) for _, path in chief["writes"])
     assert not [w for w in other["writes"] if w[1].startswith(inside)]
-    assert any(path.startswith(str(other["scratch"]) + os.sep) and path.endswith(".keras")
-               for _, path in other["writes"])
+    assert any(
+        path.startswith(str(other["scratch"]) + os.sep) and path.endswith(".keras")
+        for _, path in other["writes"]
+    )
     assert not list(other["scratch"].iterdir())
 
     for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
-        np.testing.assert_allclose([h[key] for h in metrics["history"]],
-                                   [h[key] for h in reference["history"]], rtol=1e-5,
-                                   err_msg=key)
+        np.testing.assert_allclose(
+            [h[key] for h in metrics["history"]],
+            [h[key] for h in reference["history"]],
+            rtol=1e-5,
+            err_msg=key,
+        )
     np.testing.assert_allclose(metrics["test_loss"], reference["test_loss"], rtol=1e-5)
-    for distributed, single in zip(final_weights(out), final_weights(tmp_path / "one-process"),
-                                   strict=True):
+    for distributed, single in zip(
+        final_weights(out), final_weights(tmp_path / "one-process"), strict=True
+    ):
         np.testing.assert_allclose(distributed, single, atol=1e-5)

@@ -54,11 +54,14 @@ def page_blocks() -> dict[str, list[str]]:
 
 # ---------------------------------------------------------------------------- the cluster
 
+
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     missing = missing_tools()
-    assert not missing, (f"SLURM tools {missing} not found: install Debian's slurm-wlm and munge "
-                         "(make system-deps does)")
+    assert not missing, (
+        f"SLURM tools {missing} not found: install Debian's slurm-wlm and munge "
+        "(make system-deps does)"
+    )
     assert os.geteuid() == 0, "slurmd must run as root to start jobs (CI runs as root)"
     running = Cluster(tmp_path_factory.mktemp("slurm")).start()
     try:
@@ -74,16 +77,29 @@ class Page:
     def __init__(self, cluster: Cluster, work: Path, sweep: Path, **variables: str):
         self.cluster, self.work = cluster, work
         bin_dir = str(Path(sys.executable).parent)  # optreg of this environment
-        self.env = {**cluster.env, "PATH": f"{bin_dir}:{os.environ['PATH']}",
-                    "ACCOUNT": "course-account", "PARTITION": PARTITION, "SWEEP": str(sweep),
-                    "TF_CPP_MIN_LOG_LEVEL": "2", "KERAS_BACKEND": "tensorflow",
-                    "OPENBLAS_NUM_THREADS": "1", **variables}
+        self.env = {
+            **cluster.env,
+            "PATH": f"{bin_dir}:{os.environ['PATH']}",
+            "ACCOUNT": "course-account",
+            "PARTITION": PARTITION,
+            "SWEEP": str(sweep),
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+            "KERAS_BACKEND": "tensorflow",
+            "OPENBLAS_NUM_THREADS": "1",
+            **variables,
+        }
         self.job: str | None = None
         self.outputs: dict[str, str] = {}
 
     def run(self, line: str, check: bool = True) -> subprocess.CompletedProcess:
-        result = subprocess.run(["bash", "-c", line], env=self.env, cwd=self.work,
-                                capture_output=True, text=True, timeout=120)
+        result = subprocess.run(
+            ["bash", "-c", line],
+            env=self.env,
+            cwd=self.work,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         self.outputs[line] = result.stdout + result.stderr
         if check:
             assert result.returncode == 0, f"{line}\n{result.stdout}{result.stderr}"
@@ -112,6 +128,7 @@ def run_config(sweep: Path, index: int = 0, smoke: bool = False) -> TrainConfig:
 
 # ---------------------------------------------------------------------------- the page
 
+
 def test_the_cluster_page_has_the_blocks_these_tests_run():
     blocks = page_blocks()
     assert set(blocks) == TESTED_BLOCKS | {"setup"}
@@ -119,8 +136,10 @@ def test_the_cluster_page_has_the_blocks_these_tests_run():
     setup = "\n".join(blocks["setup"])
     for placeholder in ("PYTHON_MODULE", "YOUR_ACCOUNT", "YOUR_PARTITION"):
         assert placeholder in setup
-    assert all(line.split()[0] in {"module", "python", "pip", "optreg", "export"}
-               for line in blocks["setup"])
+    assert all(
+        line.split()[0] in {"module", "python", "pip", "optreg", "export"}
+        for line in blocks["setup"]
+    )
     for name in ("smoke", "sweep", "multiworker"):
         lines = blocks[name]
         assert lines[0].startswith("optreg lab slurm") and '--account "$ACCOUNT"' in lines[0]
@@ -130,10 +149,16 @@ def test_the_cluster_page_has_the_blocks_these_tests_run():
 
 # ---------------------------------------------------------------------------- a smoke sweep
 
+
 def test_smoke_sweep_runs_as_a_throttled_job_array_and_reports(cluster, tmp_path):
-    sweep = write_sweep(tmp_path / "mini.yaml", name="mini", base={**TINY, "epochs": 3},
-                        smoke={"epochs": 1}, grid={"optimizer": ["sgd", "adam", "rmsprop"]},
-                        slurm=SLURM_SECTION)
+    sweep = write_sweep(
+        tmp_path / "mini.yaml",
+        name="mini",
+        base={**TINY, "epochs": 3},
+        smoke={"epochs": 1},
+        grid={"optimizer": ["sgd", "adam", "rmsprop"]},
+        slurm=SLURM_SECTION,
+    )
     page = Page(cluster, tmp_path, sweep)
     print(cluster.client("sinfo").stdout)
     page.run_block("smoke", until="optreg lab report")
@@ -142,25 +167,29 @@ def test_smoke_sweep_runs_as_a_throttled_job_array_and_reports(cluster, tmp_path
     assert [r["ArrayTaskId"] for r in records] == ["0", "1", "2"]
     assert all(r["JobState"] == "COMPLETED" and r["ExitCode"] == "0:0" for r in records)
     assert {r["ArrayTaskThrottle"] for r in records} == {"2"}
-    assert all(r["Partition"] == PARTITION and r["Account"] == "course-account"
-               for r in records)
+    assert all(r["Partition"] == PARTITION and r["Account"] == "course-account" for r in records)
     # the throttle held: never more than two tasks at once (their run times do not overlap 3)
-    starts, ends = zip(*[(_seconds(r["StartTime"]), _seconds(r["EndTime"])) for r in records],
-                       strict=True)
+    starts, ends = zip(
+        *[(_seconds(r["StartTime"]), _seconds(r["EndTime"])) for r in records], strict=True
+    )
     assert max(starts) >= min(ends)
     page.run(page_blocks()["smoke"][-1])
     report = page.outputs[page_blocks()["smoke"][-1]]
     rows = [line for line in report.splitlines() if line.startswith("| optimizer-")]
     assert sorted(row.split(" | ")[0] for row in rows) == [
-        "| optimizer-adam", "| optimizer-rmsprop", "| optimizer-sgd"]
+        "| optimizer-adam",
+        "| optimizer-rmsprop",
+        "| optimizer-sgd",
+    ]
     for name, config in expand(load_sweep(sweep), smoke=True):
         metrics = read_metrics(tmp_path / "smoke-results" / "mini" / name)
         assert metrics["completed"] and metrics["config"] == config.to_dict()
         assert len(metrics["history"]) == 1
     logs = sorted(p.name for p in (tmp_path / "logs").iterdir())
     assert logs == [f"mini_{page.job}_{i}.{ext}" for i in range(3) for ext in ("err", "out")]
-    assert "task 2 (optimizer-rmsprop)" in (tmp_path / "logs" / f"mini_{page.job}_2.out"
-                                            ).read_text()
+    assert (
+        "task 2 (optimizer-rmsprop)" in (tmp_path / "logs" / f"mini_{page.job}_2.out").read_text()
+    )
 
 
 def _seconds(stamp: str) -> float:
@@ -169,15 +198,19 @@ def _seconds(stamp: str) -> float:
 
 # ---------------------------------------------------------------------------- preemption
 
+
 def test_preempted_task_checkpoints_requeues_and_matches_an_uninterrupted_run(cluster, tmp_path):
     """One task is warned as before its time limit (``scancel --signal=USR1``, what
     ``--signal=USR1@120`` does), then requeued (``scontrol requeue``, SIGTERM). Each time it
     finishes its epoch, checkpoints and stops; it resumes and ends as a run never interrupted:
     same global batches and data order, same optimizer state, so the same numbers."""
-    sweep = write_sweep(tmp_path / "long.yaml", name="long",
-                        base={**TINY, "subset": 2048, "batch_size": 16, "epochs": 8,
-                              "dropout": 0.2, "seed": 5}, grid={"optimizer": ["nesterov"]},
-                        slurm=SLURM_SECTION)
+    sweep = write_sweep(
+        tmp_path / "long.yaml",
+        name="long",
+        base={**TINY, "subset": 2048, "batch_size": 16, "epochs": 8, "dropout": 0.2, "seed": 5},
+        grid={"optimizer": ["nesterov"]},
+        slurm=SLURM_SECTION,
+    )
     config = run_config(sweep)
     out = tmp_path / "results" / "long" / "optimizer-nesterov"
     page = Page(cluster, tmp_path, sweep)
@@ -212,15 +245,23 @@ def test_preempted_task_checkpoints_requeues_and_matches_an_uninterrupted_run(cl
     assert "stopped by SIGUSR1" in (tmp_path / "logs" / f"long_{page.job}_0.err").read_text()
     # tolerance: float32 round-off (the same operations in the same order give equal numbers)
     for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
-        np.testing.assert_allclose([h[key] for h in resumed["history"]],
-                                   [h[key] for h in reference["history"]], rtol=1e-5,
-                                   err_msg=key)
+        np.testing.assert_allclose(
+            [h[key] for h in resumed["history"]],
+            [h[key] for h in reference["history"]],
+            rtol=1e-5,
+            err_msg=key,
+        )
     np.testing.assert_allclose(resumed["test_loss"], reference["test_loss"], rtol=1e-5)
-    worst = max(abs(a[k] - b[k]) / abs(b[k]) for a, b in zip(resumed["history"],
-                reference["history"], strict=True) for k in ("loss", "val_loss"))
-    print(f"resume after 2 preemptions (stops after epochs {stops}): max relative loss "
-          f"difference {worst:.2e}, test loss {resumed['test_loss']:.6f} vs "
-          f"{reference['test_loss']:.6f}")
+    worst = max(
+        abs(a[k] - b[k]) / abs(b[k])
+        for a, b in zip(resumed["history"], reference["history"], strict=True)
+        for k in ("loss", "val_loss")
+    )
+    print(
+        f"resume after 2 preemptions (stops after epochs {stops}): max relative loss "
+        f"difference {worst:.2e}, test loss {resumed['test_loss']:.6f} vs "
+        f"{reference['test_loss']:.6f}"
+    )
 
 
 def _wait_for_epochs(cluster: Cluster, job: str, out: Path, more_than: int) -> None:
@@ -240,17 +281,28 @@ def _wait_for_epochs(cluster: Cluster, job: str, out: Path, more_than: int) -> N
 
 # ---------------------------------------------------------------------------- two workers
 
+
 def test_two_tasks_train_together_like_one_process_and_only_the_chief_writes(cluster, tmp_path):
-    sweep = write_sweep(tmp_path / "duo.yaml", name="duo",
-                        base={**TINY, "epochs": 1, "seed": 3}, grid={"optimizer": ["adam"]},
-                        slurm=SLURM_SECTION)
+    sweep = write_sweep(
+        tmp_path / "duo.yaml",
+        name="duo",
+        base={**TINY, "epochs": 1, "seed": 3},
+        grid={"optimizer": ["adam"]},
+        slurm=SLURM_SECTION,
+    )
     hook = tmp_path / "hook"
     hook.mkdir()
     (hook / "sitecustomize.py").write_text(HOOK)  # audits every Python process of the job
     writes = tmp_path / "writes"
     writes.mkdir()
-    page = Page(cluster, tmp_path, sweep, GPUS="0", PYTHONPATH=str(hook),
-                WRITES_LOG=str(writes / "task{SLURM_PROCID}.jsonl"))
+    page = Page(
+        cluster,
+        tmp_path,
+        sweep,
+        GPUS="0",
+        PYTHONPATH=str(hook),
+        WRITES_LOG=str(writes / "task{SLURM_PROCID}.jsonl"),
+    )
     page.run_block("multiworker", until="optreg lab report")
     (record,) = page.records
     assert record["JobState"] == "COMPLETED", cluster.logs()
@@ -269,25 +321,36 @@ def test_two_tasks_train_together_like_one_process_and_only_the_chief_writes(clu
     reference = train(run_config(sweep).replace(strategy="none"), tmp_path / "one", verbose=0)
     assert reference["replicas"] == 1
     for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
-        np.testing.assert_allclose([h[key] for h in metrics["history"]],
-                                   [h[key] for h in reference["history"]], rtol=1e-5,
-                                   err_msg=key)
+        np.testing.assert_allclose(
+            [h[key] for h in metrics["history"]],
+            [h[key] for h in reference["history"]],
+            rtol=1e-5,
+            err_msg=key,
+        )
     register_components()
-    two, one = (keras.models.load_model(path / MODEL_FILE).weights
-                for path in (out, tmp_path / "one"))
-    worst = max(float(np.max(np.abs(a.numpy() - b.numpy()))) for a, b in zip(two, one,
-                                                                               strict=True))
+    two, one = (
+        keras.models.load_model(path / MODEL_FILE).weights for path in (out, tmp_path / "one")
+    )
+    worst = max(float(np.max(np.abs(a.numpy() - b.numpy()))) for a, b in zip(two, one, strict=True))
     assert worst < 1e-5
     page.run(page_blocks()["multiworker"][-1])
-    print(f"two SLURM tasks vs one process: max |weight difference| {worst:.2e}, "
-          f"loss {metrics['history'][-1]['loss']:.7f} vs {reference['history'][-1]['loss']:.7f}")
+    print(
+        f"two SLURM tasks vs one process: max |weight difference| {worst:.2e}, "
+        f"loss {metrics['history'][-1]['loss']:.7f} vs {reference['history'][-1]['loss']:.7f}"
+    )
 
 
 # ---------------------------------------------------------------------------- bad input
 
+
 def test_an_invalid_sweep_is_refused_before_submission(cluster, tmp_path):
-    sweep = write_sweep(tmp_path / "bad.yaml", name="bad", base=TINY,
-                        grid={"dropout": [0.1, 1.5]}, slurm=SLURM_SECTION)
+    sweep = write_sweep(
+        tmp_path / "bad.yaml",
+        name="bad",
+        base=TINY,
+        grid={"dropout": [0.1, 1.5]},
+        slurm=SLURM_SECTION,
+    )
     page = Page(cluster, tmp_path, sweep)
     jobs_before = cluster.client("squeue", "-h", "-o", "%A").stdout
     result = page.run(page_blocks()["sweep"][0], check=False)
@@ -298,10 +361,14 @@ def test_an_invalid_sweep_is_refused_before_submission(cluster, tmp_path):
 
 
 def test_a_failed_task_is_named_in_the_report_with_its_log_files(cluster, tmp_path):
-    sweep = write_sweep(tmp_path / "broken.yaml", name="broken", base={**TINY, "epochs": 1},
-                        grid={"optimizer": ["sgd"]},
-                        runs=[{"name": "no-data", "data_dir": str(tmp_path / "missing")}],
-                        slurm=SLURM_SECTION)
+    sweep = write_sweep(
+        tmp_path / "broken.yaml",
+        name="broken",
+        base={**TINY, "epochs": 1},
+        grid={"optimizer": ["sgd"]},
+        runs=[{"name": "no-data", "data_dir": str(tmp_path / "missing")}],
+        slurm=SLURM_SECTION,
+    )
     page = Page(cluster, tmp_path, sweep)
     page.run_block("sweep", until="optreg lab report")
     states = {r["ArrayTaskId"]: (r["JobState"], r["ExitCode"]) for r in page.records}
@@ -309,8 +376,10 @@ def test_a_failed_task_is_named_in_the_report_with_its_log_files(cluster, tmp_pa
     report_line = page_blocks()["sweep"][-1]
     page.run(report_line)
     err_log = tmp_path / "logs" / f"broken_{page.job}_1.err"
-    expected = (f"FAILED: run no-data = array task 1 of job {page.job} (exit status 2 on "
-                f"{cluster.node}); see {err_log} and {err_log.with_suffix('.out')}")
+    expected = (
+        f"FAILED: run no-data = array task 1 of job {page.job} (exit status 2 on "
+        f"{cluster.node}); see {err_log} and {err_log.with_suffix('.out')}"
+    )
     assert expected in page.outputs[report_line]
     assert "missing" in err_log.read_text() and "error:" in err_log.read_text()
     (failure,) = load_failures(tmp_path / "results")

@@ -14,8 +14,18 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 NUMPY_MODULES = [
-    "optimizers", "schedules", "initializers", "activations", "normalization", "regularizers",
-    "constraints", "regularization", "augmentation", "nn", "landscapes", "data",
+    "optimizers",
+    "schedules",
+    "initializers",
+    "activations",
+    "normalization",
+    "regularizers",
+    "constraints",
+    "regularization",
+    "augmentation",
+    "nn",
+    "landscapes",
+    "data",
 ]
 
 
@@ -31,7 +41,8 @@ def test_environment_yml_lists_the_same_dependencies_as_pyproject():
     pyproject = dict(_requirement_name(r) for r in project["dependencies"])
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     conda = dict(
-        _requirement_name(d) for d in env["dependencies"]
+        _requirement_name(d)
+        for d in env["dependencies"]
         if isinstance(d, str) and not d.startswith(("python", "pip"))
     )
     assert conda == pyproject, (
@@ -51,7 +62,8 @@ def test_readme_starts_with_the_two_commands():
 
 def test_ci_runs_make_test_and_nothing_else():
     lines = [
-        line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()
+        line.strip()
+        for line in (ROOT / ".ci" / "run").read_text().splitlines()
         if line.strip() and not line.lstrip().startswith("#")
     ]
     commands = [line for line in lines if not line.startswith(("set ", "cd "))]
@@ -98,6 +110,15 @@ def test_a_skipped_test_fails_the_run_under_ci(tmp_path, ci, expected):
         "@pytest.mark.skip(reason='tool missing')\ndef test_skipped():\n    pass\n"
     )
     env = {**os.environ, "CI": ci}
-    result = _run(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                  str(tmp_path), env=env, cwd=tmp_path)
+    result = _run(
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        str(tmp_path),
+        env=env,
+        cwd=tmp_path,
+    )
     assert result.returncode == expected, result.stdout

@@ -23,8 +23,12 @@ from optreg import publish
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = sorted((ROOT / "solutions").glob("*/*.ipynb"))
 RELEASES = sorted((ROOT / "exercises").glob("*/*.ipynb"))
-NEVER_EXPORTED = ["tests/test_exercises.py", "bench/bench_grading.py", "src/optreg/publish.py",
-                  "tests/test_publish.py"]
+NEVER_EXPORTED = [
+    "tests/test_exercises.py",
+    "bench/bench_grading.py",
+    "src/optreg/publish.py",
+    "tests/test_publish.py",
+]
 
 
 def _regions(source: str, kind: str) -> list[str]:
@@ -33,24 +37,46 @@ def _regions(source: str, kind: str) -> list[str]:
 
 
 def _secret_lines(kind: str) -> set[str]:
-    released = {line.strip() for path in RELEASES for cell in nbformat.read(path, 4).cells
-                for line in cell.source.splitlines()}
-    found = {line.strip() for path in SOURCES for cell in nbformat.read(path, 4).cells
-             for region in _regions(cell.source, kind) for line in region.splitlines()}
+    released = {
+        line.strip()
+        for path in RELEASES
+        for cell in nbformat.read(path, 4).cells
+        for line in cell.source.splitlines()
+    }
+    found = {
+        line.strip()
+        for path in SOURCES
+        for cell in nbformat.read(path, 4).cells
+        for region in _regions(cell.source, kind)
+        for line in region.splitlines()
+    }
     return {line for line in found if len(line) >= 25 and line not in released}
 
 
 def _hidden_test_lines() -> set[str]:
     """The grader-only hidden tests (autograder/hidden/*.py): code lines students never see."""
-    released = {line.strip() for path in RELEASES for cell in nbformat.read(path, 4).cells
-                for line in cell.source.splitlines()}
-    lines = {line.strip() for path in (ROOT / "autograder" / "hidden").glob("*.py")
-             for line in path.read_text(encoding="utf-8").splitlines()}
-    tracked = subprocess.run(["git", "ls-files", "--cached"], cwd=ROOT, capture_output=True,
-                             text=True, check=True).stdout.split()
-    public = {line.strip() for name in tracked if not publish._excluded(name)
-              and (ROOT / name).is_file() and not name.endswith((".png", ".gz"))
-              for line in (ROOT / name).read_text(errors="replace").splitlines()}
+    released = {
+        line.strip()
+        for path in RELEASES
+        for cell in nbformat.read(path, 4).cells
+        for line in cell.source.splitlines()
+    }
+    lines = {
+        line.strip()
+        for path in (ROOT / "autograder" / "hidden").glob("*.py")
+        for line in path.read_text(encoding="utf-8").splitlines()
+    }
+    tracked = subprocess.run(
+        ["git", "ls-files", "--cached"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    public = {
+        line.strip()
+        for name in tracked
+        if not publish._excluded(name)
+        and (ROOT / name).is_file()
+        and not name.endswith((".png", ".gz"))
+        for line in (ROOT / name).read_text(errors="replace").splitlines()
+    }
     return {line for line in lines if len(line) >= 25 and line not in released | public}
 
 
@@ -72,8 +98,13 @@ def _files(folder: Path) -> set[str]:
 
 
 def _git_files(root: Path) -> list[str]:
-    out = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"],
-                         cwd=root, capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     return [f for f in out.splitlines() if (root / f).is_file()]
 
 
@@ -126,9 +157,12 @@ def test_the_course_is_exported_unchanged(student):
     for name in files - {"README.md"}:
         assert (student / name).read_bytes() == (ROOT / name).read_bytes(), name
     # Everything else of the repository is there.
-    expected = {f for f in _git_files(ROOT)
-                if not f.startswith(("solutions/", "autograder/", "tests/test_grading_"))
-                and f not in NEVER_EXPORTED} | {"autograder/nbgrader_config.py"}
+    expected = {
+        f
+        for f in _git_files(ROOT)
+        if not f.startswith(("solutions/", "autograder/", "tests/test_grading_"))
+        and f not in NEVER_EXPORTED
+    } | {"autograder/nbgrader_config.py"}
     assert files == expected
 
 
@@ -137,7 +171,9 @@ def test_the_readme_says_student_edition_and_still_opens_with_the_two_commands(s
     assert "## Student edition" in text and publish.STUDENT_REPOSITORY in text
     head = text.splitlines()[:8]
     assert [line.split("#")[0].strip() for line in head if line.startswith("make ")] == [
-        "make book", "make test"]
+        "make book",
+        "make test",
+    ]
     original = (ROOT / "README.md").read_text()
     assert text.replace(publish.STUDENT_NOTE, "") == original
 
@@ -162,8 +198,11 @@ def test_the_book_and_its_launch_buttons_point_at_the_student_repository(student
         if path.suffix in (".md", ".ipynb"):
             for owner_repo in re.findall(r"github\.com/([\w.-]+/[\w.-]+)", path.read_text()):
                 assert owner_repo == repo, f"{path.name} links github.com/{owner_repo}"
-    install = [path.name for path in sorted((ROOT / "book").glob("*.ipynb"))
-               if f"git+{publish.STUDENT_REPOSITORY}" in path.read_text()]
+    install = [
+        path.name
+        for path in sorted((ROOT / "book").glob("*.ipynb"))
+        if f"git+{publish.STUDENT_REPOSITORY}" in path.read_text()
+    ]
     assert "01_optimizers.ipynb" in install
 
 
@@ -185,14 +224,22 @@ def _longest(lines: set[str]) -> str:
 
 PLANTS = {
     "hidden test line in a module": (
-        "src/optreg/leak.py", lambda: f"x = 1\n    {_longest(HIDDEN_LINES)}\n"),
+        "src/optreg/leak.py",
+        lambda: f"x = 1\n    {_longest(HIDDEN_LINES)}\n",
+    ),
     "solution line in a page": (
-        "book/notes.md", lambda: f"# Notes\n\n```python\n{_longest(SOLUTION_LINES)}\n```\n"),
+        "book/notes.md",
+        lambda: f"# Notes\n\n```python\n{_longest(SOLUTION_LINES)}\n```\n",
+    ),
     "solution line inside a notebook": (
-        "book/extra.ipynb", lambda: nbformat.writes(nbformat.v4.new_notebook(cells=[
-            nbformat.v4.new_code_cell(f"def f(x):\n    {_longest(SOLUTION_LINES)}")]))),
-    "region marker": (
-        "tests/data.txt", lambda: "ok\n### BEGIN HIDDEN TESTS\nassert True\n"),
+        "book/extra.ipynb",
+        lambda: nbformat.writes(
+            nbformat.v4.new_notebook(
+                cells=[nbformat.v4.new_code_cell(f"def f(x):\n    {_longest(SOLUTION_LINES)}")]
+            )
+        ),
+    ),
+    "region marker": ("tests/data.txt", lambda: "ok\n### BEGIN HIDDEN TESTS\nassert True\n"),
 }
 
 
@@ -209,7 +256,8 @@ def test_a_planted_leak_stops_the_export_and_names_the_file(repo_copy, tmp_path,
 
 def test_new_files_under_excluded_folders_stay_behind(repo_copy, tmp_path):
     (repo_copy / "autograder" / "sources" / "a07_new.py").write_text(
-        f"# {_longest(HIDDEN_LINES)}\n### BEGIN SOLUTION\n")
+        f"# {_longest(HIDDEN_LINES)}\n### BEGIN SOLUTION\n"
+    )
     (repo_copy / "tests" / "test_grading_new.py").write_text(f"# {_longest(SOLUTION_LINES)}\n")
     out = tmp_path / "student"
     publish.export(repo_copy, out)

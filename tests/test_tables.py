@@ -9,8 +9,10 @@ from optreg.tables import is_number, markdown_table
 
 
 def test_numeric_columns_are_right_aligned_and_render_as_a_gfm_table():
-    text = markdown_table(["optimizer", "steps", "best acc"],
-                          [["`SGD`", "not reached", "0.743"], ["Adam", 120, "0.812 ± 0.004"]])
+    text = markdown_table(
+        ["optimizer", "steps", "best acc"],
+        [["`SGD`", "not reached", "0.743"], ["Adam", 120, "0.812 ± 0.004"]],
+    )
     assert text.splitlines()[1] == "|---|---:|---:|"
     html = MarkdownIt("commonmark").enable("table").render(text)
     assert html.count("<tr>") == 3
@@ -19,13 +21,17 @@ def test_numeric_columns_are_right_aligned_and_render_as_a_gfm_table():
 
 
 def test_pipes_in_cells_are_escaped():
-    html = MarkdownIt("commonmark").enable("table").render(markdown_table(["a", "b"],
-                                                                          [["x | y", "1"]]))
+    html = (
+        MarkdownIt("commonmark")
+        .enable("table")
+        .render(markdown_table(["a", "b"], [["x | y", "1"]]))
+    )
     assert "<td>x | y</td>" in html
 
 
-@pytest.mark.parametrize("text", ["0.743", "-1.2e-03", "1,024", "78%", "0.91 ± 0.01", "3.5×",
-                                  ".5", "+2"])
+@pytest.mark.parametrize(
+    "text", ["0.743", "-1.2e-03", "1,024", "78%", "0.91 ± 0.01", "3.5×", ".5", "+2"]
+)
 def test_numbers(text):
     assert is_number(text)
 

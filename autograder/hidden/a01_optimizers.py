@@ -19,8 +19,11 @@ def test_sgd_step(student):
 
 @grades("test_momentum_step", points=2)
 def test_momentum_step(student):
-    for seed, shape, lr, beta in [(4, (3,), 0.05, 0.9), (5, (2, 2), 0.2, 0.5),
-                                  (6, (5,), 0.01, 0.0)]:
+    for seed, shape, lr, beta in [
+        (4, (3,), 0.05, 0.9),
+        (5, (2, 2), 0.2, 0.5),
+        (6, (5,), 0.01, 0.0),
+    ]:
         theta, m = uniform(seed, shape), np.zeros(shape)
         got_theta, got_m = theta.copy(), m.copy()
         for step in range(4):
@@ -30,8 +33,10 @@ def test_momentum_step(student):
             got_theta, got_m = out
             m = beta * m - lr * grad
             theta = theta + m
-            what = (f"momentum_step (shape {shape}, learning_rate={lr}, momentum={beta}) "
-                    f"step {step + 1}")
+            what = (
+                f"momentum_step (shape {shape}, learning_rate={lr}, momentum={beta}) "
+                f"step {step + 1}"
+            )
             close(got_m, m, what + ": m", rtol=1e-6, atol=1e-9)
             close(got_theta, theta, what + ": theta", rtol=1e-6, atol=1e-9)
 
@@ -53,7 +58,7 @@ def test_nesterov_step(student):
             got_theta, got_m = student.nesterov_step(got_theta, grad_fn, got_m, lr, beta)
             equal(len(calls), 1, f"number of grad_fn calls in step {step + 1}")
             ahead = theta + beta * m
-            m = beta * m - lr * (scale * ahead ** 3 + ahead)
+            m = beta * m - lr * (scale * ahead**3 + ahead)
             theta = theta + m
             what = f"nesterov_step (shape {shape}) step {step + 1}"
             close(got_m, m, what + ": m", rtol=1e-6, atol=1e-9)
@@ -74,24 +79,38 @@ def adaptive_steps(student, name, cases, accumulate):
             new = theta - lr * g / (np.sqrt(s) + eps)
             what = f"{name} (shape {shape}, epsilon={eps}) step {step + 1}"
             close(got_s, s, what + ": s", rtol=1e-6, atol=1e-9)
-            close(np.asarray(got_theta, dtype=float) - theta, new - theta,
-                  what + ": theta - previous theta", rtol=1e-5, atol=1e-12)
+            close(
+                np.asarray(got_theta, dtype=float) - theta,
+                new - theta,
+                what + ": theta - previous theta",
+                rtol=1e-5,
+                atol=1e-12,
+            )
             theta = new
 
 
 @grades("test_adagrad_step", points=1)
 def test_adagrad_step(student):
-    adaptive_steps(student, "adagrad_step",
-                   [(9, (4,), 0.1, (), 1e-7, 1.0), (10, (2, 2), 0.5, (), 1e-3, 1.0)],
-                   lambda s, g: s + g * g)
+    adaptive_steps(
+        student,
+        "adagrad_step",
+        [(9, (4,), 0.1, (), 1e-7, 1.0), (10, (2, 2), 0.5, (), 1e-3, 1.0)],
+        lambda s, g: s + g * g,
+    )
 
 
 @grades("test_rmsprop_step", points=1)
 def test_rmsprop_step(student):
-    adaptive_steps(student, "rmsprop_step",
-                   [(11, (3,), 0.01, (0.9,), 1e-7, 1.0), (12, (2, 3), 0.1, (0.5,), 1e-3, 1.0),
-                    (19, (4,), 0.01, (0.9,), 1e-7, 1e-6)],  # tiny gradients: epsilon placement
-                   lambda s, g, rho: rho * s + (1 - rho) * g * g)
+    adaptive_steps(
+        student,
+        "rmsprop_step",
+        [
+            (11, (3,), 0.01, (0.9,), 1e-7, 1.0),
+            (12, (2, 3), 0.1, (0.5,), 1e-3, 1.0),
+            (19, (4,), 0.01, (0.9,), 1e-7, 1e-6),
+        ],  # tiny gradients: epsilon placement
+        lambda s, g, rho: rho * s + (1 - rho) * g * g,
+    )
 
 
 def adam_reference(theta, g, m, s, t, lr, b1, b2, eps, weight_decay=0.0):
@@ -99,15 +118,18 @@ def adam_reference(theta, g, m, s, t, lr, b1, b2, eps, weight_decay=0.0):
     t = t + 1
     m = b1 * m + (1 - b1) * g
     s = b2 * s + (1 - b2) * g * g
-    m_hat, s_hat = m / (1 - b1 ** t), s / (1 - b2 ** t)
+    m_hat, s_hat = m / (1 - b1**t), s / (1 - b2**t)
     return theta - lr * (m_hat / (np.sqrt(s_hat) + eps) + weight_decay * theta), m, s, t
 
 
 @grades("test_adam_step", points=3)
 def test_adam_step(student):
-    cases = [(13, (3,), 0.01, 0.9, 0.999, 1e-7, 6, 1.0), (14, (2, 2), 0.1, 0.5, 0.8, 1e-3, 5, 1.0),
-             (15, (1,), 0.001, 0.0, 0.99, 1e-7, 3, 1.0),
-             (18, (2,), 0.01, 0.9, 0.999, 1e-7, 3, 1e-6)]  # tiny gradients: epsilon placement
+    cases = [
+        (13, (3,), 0.01, 0.9, 0.999, 1e-7, 6, 1.0),
+        (14, (2, 2), 0.1, 0.5, 0.8, 1e-3, 5, 1.0),
+        (15, (1,), 0.001, 0.0, 0.99, 1e-7, 3, 1.0),
+        (18, (2,), 0.01, 0.9, 0.999, 1e-7, 3, 1e-6),
+    ]  # tiny gradients: epsilon placement
     for seed, shape, lr, b1, b2, eps, steps, scale in cases:
         state = (uniform(seed, shape), np.zeros(shape), np.zeros(shape), 0)
         got = (state[0].copy(), state[1].copy(), state[2].copy(), 0)
@@ -122,8 +144,13 @@ def test_adam_step(student):
             equal(out[3], new[3], what + ": t")
             close(out[1], new[1], what + ": m", rtol=1e-6, atol=1e-9)
             close(out[2], new[2], what + ": s", rtol=1e-6, atol=1e-9)
-            close(np.asarray(out[0], dtype=float) - state[0], new[0] - state[0],
-                  what + ": theta - previous theta", rtol=1e-5, atol=1e-12)
+            close(
+                np.asarray(out[0], dtype=float) - state[0],
+                new[0] - state[0],
+                what + ": theta - previous theta",
+                rtol=1e-5,
+                atol=1e-12,
+            )
             state, got = new, out
 
 
@@ -140,15 +167,25 @@ def test_adamw_step(student):
             what = f"adamw_step (shape {shape}, weight_decay={wd}) step {step + 1}"
             equal(out[3], new[3], what + ": t")
             close(out[1], new[1], what + ": m", rtol=1e-6, atol=1e-9)
-            close(np.asarray(out[0], dtype=float) - state[0], new[0] - state[0],
-                  what + ": theta - previous theta", rtol=1e-5, atol=1e-12)
+            close(
+                np.asarray(out[0], dtype=float) - state[0],
+                new[0] - state[0],
+                what + ": theta - previous theta",
+                rtol=1e-5,
+                atol=1e-12,
+            )
             state, got = new, out
 
 
 @grades("test_steps_to_converge", points=2)
 def test_steps_to_converge(student):
-    for factor, tol, max_steps in [(0.5, 1e-6, 100), (0.9, 1e-3, 1000), (0.5, 1e-6, 10),
-                                   (0.5, 1e-6, 11), (1.0, 0.5, 7)]:
+    for factor, tol, max_steps in [
+        (0.5, 1e-6, 100),
+        (0.9, 1e-3, 1000),
+        (0.5, 1e-6, 10),
+        (0.5, 1e-6, 11),
+        (1.0, 0.5, 7),
+    ]:
         calls = []
 
         def update(theta, calls=calls, factor=factor):
@@ -161,11 +198,18 @@ def test_steps_to_converge(student):
             loss, n = loss * factor * factor, n + 1
         what = f"steps_to_converge with update theta*{factor}, tol={tol}, max_steps={max_steps}"
         equal(got, n if loss < tol else None, what)
-        check(len(calls) <= max_steps,
-              f"{what}: update called {len(calls)} times, at most {max_steps} allowed")
+        check(
+            len(calls) <= max_steps,
+            f"{what}: update called {len(calls)} times, at most {max_steps} allowed",
+        )
     # bowl((2, 0)) = 2 and halving divides it by 4 exactly: 2, 0.5, 0.125, 0.03125, ...
     for tol, want in [(0.125, 3), (0.5, 2), (2.0, 1), (0.03125, 4)]:
-        got = student.steps_to_converge(lambda theta: np.asarray(theta) * 0.5,
-                                        np.array([2.0, 0.0]), tol, 100)
-        equal(got, want, f"steps_to_converge from (2, 0) halving theta, tol={tol} (the loss must "
-                         "be strictly below tol)")
+        got = student.steps_to_converge(
+            lambda theta: np.asarray(theta) * 0.5, np.array([2.0, 0.0]), tol, 100
+        )
+        equal(
+            got,
+            want,
+            f"steps_to_converge from (2, 0) halving theta, tol={tol} (the loss must "
+            "be strictly below tol)",
+        )

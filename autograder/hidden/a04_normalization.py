@@ -24,8 +24,9 @@ def test_batchnorm_training(student):
         for step in range(3):
             x = batch(seed * 10 + step, (n, d), -3.0, 5.0)
             out = pure(student.batchnorm_forward, x, gamma, beta, got_mm, got_mv, True, mom, eps)
-            check(len(out) == 4,
-                  "batchnorm_forward must return (y, moving_mean, moving_var, cache)")
+            check(
+                len(out) == 4, "batchnorm_forward must return (y, moving_mean, moving_var, cache)"
+            )
             x_hat, _ = normalized(x, 0, eps)
             mm = mom * mm + (1 - mom) * x.mean(axis=0)
             mv = mom * mv + (1 - mom) * x.var(axis=0)
@@ -58,14 +59,18 @@ def backward_reference(x, dy, gamma, eps, axis):
     x_hat, var = normalized(x, axis, eps)
     g = dy * gamma
     size = x.shape[axis]
-    dx = (size * g - g.sum(axis=axis, keepdims=True)
-          - x_hat * (g * x_hat).sum(axis=axis, keepdims=True)) / (size * np.sqrt(var + eps))
+    dx = (
+        size * g
+        - g.sum(axis=axis, keepdims=True)
+        - x_hat * (g * x_hat).sum(axis=axis, keepdims=True)
+    ) / (size * np.sqrt(var + eps))
     return dx, (dy * x_hat).sum(axis=0), dy.sum(axis=0)
 
 
 def backward_checks(got, want, what):
-    check(isinstance(got, list | tuple) and len(got) == 3,
-          f"{what} must return (dx, dgamma, dbeta)")
+    check(
+        isinstance(got, list | tuple) and len(got) == 3, f"{what} must return (dx, dgamma, dbeta)"
+    )
     close(got[2], want[2], what + ": dbeta", rtol=1e-6, atol=1e-9)
     close(got[1], want[1], what + ": dgamma", rtol=1e-6, atol=1e-9)
     close(got[0], want[0], what + ": dx", rtol=1e-5, atol=1e-9)
@@ -78,19 +83,31 @@ def test_batchnorm_backward(student):
         gamma, beta = batch(seed + 2, d, 0.5, 2.0), batch(seed + 3, d)
         out = student.batchnorm_forward(x, gamma, beta, np.zeros(d), np.ones(d), True, 0.99, eps)
         got = student.batchnorm_backward(dy, out[3])
-        backward_checks(got, backward_reference(x, dy, gamma, eps, 0),
-                        f"batchnorm_backward on a {n}x{d} batch (epsilon={eps})")
+        backward_checks(
+            got,
+            backward_reference(x, dy, gamma, eps, 0),
+            f"batchnorm_backward on a {n}x{d} batch (epsilon={eps})",
+        )
 
 
 @grades("test_layernorm_forward", points=1)
 def test_layernorm_forward(student):
-    for seed, n, d, eps in [(10, 4, 5, 1e-3), (11, 1, 3, 1e-5), (12, 3, 2, 0.2),
-                            (16, 3, 3, 1e-3)]:  # square: rows and features alike
+    for seed, n, d, eps in [
+        (10, 4, 5, 1e-3),
+        (11, 1, 3, 1e-5),
+        (12, 3, 2, 0.2),
+        (16, 3, 3, 1e-3),
+    ]:  # square: rows and features alike
         x = batch(seed, (n, d), -3.0, 6.0)
         gamma, beta = batch(seed + 1, d, 0.5, 2.0), batch(seed + 2, d)
         out = student.layernorm_forward(x, gamma, beta, eps)
-        close(out[0], gamma * normalized(x, 1, eps)[0] + beta,
-              f"layernorm_forward on a {n}x{d} batch (epsilon={eps}): y", rtol=1e-6, atol=1e-9)
+        close(
+            out[0],
+            gamma * normalized(x, 1, eps)[0] + beta,
+            f"layernorm_forward on a {n}x{d} batch (epsilon={eps}): y",
+            rtol=1e-6,
+            atol=1e-9,
+        )
 
 
 @grades("test_layernorm_backward", points=2)
@@ -100,8 +117,11 @@ def test_layernorm_backward(student):
         gamma, beta = batch(seed + 2, d, 0.5, 2.0), batch(seed + 3, d)
         out = student.layernorm_forward(x, gamma, beta, eps)
         got = student.layernorm_backward(dy, out[1])
-        backward_checks(got, backward_reference(x, dy, gamma, eps, 1),
-                        f"layernorm_backward on a {n}x{d} batch (epsilon={eps})")
+        backward_checks(
+            got,
+            backward_reference(x, dy, gamma, eps, 1),
+            f"layernorm_backward on a {n}x{d} batch (epsilon={eps})",
+        )
 
 
 @grades("test_standardize_split", points=2)
@@ -111,12 +131,20 @@ def test_standardize_split(student):
         test = batch(seed + 1, (n_test, d), 5.0, 9.0)
         train[:, 0] = 2.5  # a feature constant in the training set
         got = pure(student.standardize_split, train, test)
-        check(isinstance(got, list | tuple) and len(got) == 2,
-              "standardize_split must return (train, test)")
+        check(
+            isinstance(got, list | tuple) and len(got) == 2,
+            "standardize_split must return (train, test)",
+        )
         mean, sd = train.mean(axis=0), train.std(axis=0)
         sd[0] = 1.0
         what = f"standardize_split with {n_train} training and {n_test} test rows"
-        close(got[0], (train - mean) / sd, what + ": standardized training set", rtol=1e-7,
-              atol=1e-9)
-        close(got[1], (test - mean) / sd, what + ": standardized test set (training statistics "
-              "only)", rtol=1e-7, atol=1e-9)
+        close(
+            got[0], (train - mean) / sd, what + ": standardized training set", rtol=1e-7, atol=1e-9
+        )
+        close(
+            got[1],
+            (test - mean) / sd,
+            what + ": standardized test set (training statistics only)",
+            rtol=1e-7,
+            atol=1e-9,
+        )

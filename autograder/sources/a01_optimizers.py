@@ -27,9 +27,12 @@ CELLS = [
     the same kind (other shapes, several steps, edge cases), so a function that passes only the
     visible examples is not enough.
     """),
-    locked("imports", """
+    locked(
+        "imports",
+        """
     import numpy as np
-    """),
+    """,
+    ),
     md(r"""
     ## 1. Plain gradient descent (1 point)
 
@@ -37,20 +40,26 @@ CELLS = [
 
     where $\eta$ is the learning rate and $g = \nabla_\theta J(\theta)$ the gradient.
     """),
-    solution("sgd_step", """
+    solution(
+        "sgd_step",
+        """
     def sgd_step(theta, grad, learning_rate):
         \"\"\"One plain gradient-descent step; returns the new parameters.\"\"\"
         ### BEGIN SOLUTION
         return theta - learning_rate * grad
         ### END SOLUTION
-    """),
-    tests("test_sgd_step", """
+    """,
+    ),
+    tests(
+        "test_sgd_step",
+        """
     # tests: sgd_step
     theta = np.array([1.0, -2.0])
     new = sgd_step(theta, np.array([0.5, -1.0]), learning_rate=0.1)
     assert np.allclose(new, [0.95, -1.9]), f"expected [0.95, -1.9], got {new}"
     assert np.allclose(theta, [1.0, -2.0]), "sgd_step must not modify its input"
-    """),
+    """,
+    ),
     md(r"""
     ## 2. Momentum (2 points)
 
@@ -60,22 +69,28 @@ CELLS = [
 
     with momentum coefficient $\beta$ (Keras calls it `momentum`). Return `(theta, m)`.
     """),
-    solution("momentum_step", """
+    solution(
+        "momentum_step",
+        """
     def momentum_step(theta, grad, m, learning_rate, momentum=0.9):
         \"\"\"One momentum step; returns (new theta, new velocity m).\"\"\"
         ### BEGIN SOLUTION
         m = momentum * m - learning_rate * grad
         return theta + m, m
         ### END SOLUTION
-    """),
-    tests("test_momentum_step", """
+    """,
+    ),
+    tests(
+        "test_momentum_step",
+        """
     # tests: momentum_step, two steps from rest
     theta, m = np.array([1.0]), np.zeros(1)
     theta, m = momentum_step(theta, np.array([2.0]), m, learning_rate=0.1, momentum=0.5)
     assert np.allclose(m, [-0.2]) and np.allclose(theta, [0.8]), f"step 1: got theta={theta}, m={m}"
     theta, m = momentum_step(theta, np.array([2.0]), m, learning_rate=0.1, momentum=0.5)
     assert np.allclose(m, [-0.3]) and np.allclose(theta, [0.5]), f"step 2: got theta={theta}, m={m}"
-    """),
+    """,
+    ),
     md(r"""
     ## 3. Nesterov accelerated gradient (2 points)
 
@@ -87,21 +102,27 @@ CELLS = [
     gradient **function** `grad_fn(theta) -> gradient` instead of a gradient array.
     Call it exactly once per step.
     """),
-    solution("nesterov_step", """
+    solution(
+        "nesterov_step",
+        """
     def nesterov_step(theta, grad_fn, m, learning_rate, momentum=0.9):
         \"\"\"One Nesterov step; returns (new theta, new velocity m).\"\"\"
         ### BEGIN SOLUTION
         m = momentum * m - learning_rate * grad_fn(theta + momentum * m)
         return theta + m, m
         ### END SOLUTION
-    """),
-    tests("test_nesterov_step", """
+    """,
+    ),
+    tests(
+        "test_nesterov_step",
+        """
     # tests: nesterov_step on J(theta) = theta**2 (gradient 2*theta)
     theta, m = np.array([1.0]), np.array([-0.5])
     theta, m = nesterov_step(theta, lambda t: 2 * t, m, learning_rate=0.1, momentum=0.5)
     # look-ahead point 1 + 0.5*(-0.5) = 0.75, gradient 1.5, m = -0.25 - 0.15 = -0.4
     assert np.allclose(m, [-0.4]) and np.allclose(theta, [0.6]), f"got theta={theta}, m={m}"
-    """),
+    """,
+    ),
     md(r"""
     ## 4. AdaGrad and RMSProp (1 point each)
 
@@ -114,7 +135,9 @@ CELLS = [
     and both then update $\theta \leftarrow \theta - \eta\, g \oslash (\sqrt{s} + \varepsilon)$.
     Return `(theta, s)`.
     """),
-    solution("adagrad_rmsprop", """
+    solution(
+        "adagrad_rmsprop",
+        """
     def adagrad_step(theta, grad, s, learning_rate, epsilon=1e-7):
         \"\"\"One AdaGrad step; returns (new theta, new accumulator s).\"\"\"
         ### BEGIN SOLUTION
@@ -129,19 +152,26 @@ CELLS = [
         s = rho * s + (1 - rho) * grad * grad
         return theta - learning_rate * grad / (np.sqrt(s) + epsilon), s
         ### END SOLUTION
-    """),
-    tests("test_adagrad_step", """
+    """,
+    ),
+    tests(
+        "test_adagrad_step",
+        """
     # tests: adagrad_step, first step moves every coordinate by about learning_rate
     theta, s = adagrad_step(np.zeros(3), np.array([3.0, -0.5, 1e-3]), np.zeros(3), learning_rate=0.1)
     assert np.allclose(theta, [-0.1, 0.1, -0.1], atol=1e-4), f"got {theta}"
     assert np.allclose(s, [9.0, 0.25, 1e-6]), f"got s={s}"
-    """),
-    tests("test_rmsprop_step", """
+    """,
+    ),
+    tests(
+        "test_rmsprop_step",
+        """
     # tests: rmsprop_step
     theta, s = rmsprop_step(np.array([1.0]), np.array([2.0]), np.zeros(1), learning_rate=0.1, rho=0.9)
     assert np.allclose(s, [0.4]), f"expected s=[0.4], got {s}"
     assert np.allclose(theta, [1.0 - 0.1 * 2.0 / (np.sqrt(0.4) + 1e-7)]), f"got theta={theta}"
-    """),
+    """,
+    ),
     md(r"""
     ## 5. Adam, with bias correction (3 points)
 
@@ -161,7 +191,9 @@ CELLS = [
     Because $m$ and $s$ start at zero they are biased towards zero during the first steps; the
     division by $1 - \beta^t$ (bias correction) removes that bias. Return `(theta, m, s, t)`.
     """),
-    solution("adam_step", """
+    solution(
+        "adam_step",
+        """
     def adam_step(theta, grad, m, s, t, learning_rate=0.001, beta_1=0.9, beta_2=0.999,
                   epsilon=1e-7):
         \"\"\"One Adam step; returns (new theta, new m, new s, new t).\"\"\"
@@ -173,15 +205,19 @@ CELLS = [
         s_hat = s / (1 - beta_2 ** t)
         return theta - learning_rate * m_hat / (np.sqrt(s_hat) + epsilon), m, s, t
         ### END SOLUTION
-    """),
-    tests("test_adam_step", """
+    """,
+    ),
+    tests(
+        "test_adam_step",
+        """
     # tests: adam_step. Thanks to bias correction the first step has size ~learning_rate.
     theta, m, s, t = adam_step(np.array([0.5, -0.5]), np.array([10.0, -0.01]), np.zeros(2),
                                np.zeros(2), 0, learning_rate=0.01)
     assert t == 1, f"expected t == 1 after one step, got {t}"
     assert np.allclose(theta, [0.49, -0.49], atol=1e-6), f"got theta={theta}"
     assert np.allclose(m, [1.0, -0.001]) and np.allclose(s, [0.1, 1e-7]), f"got m={m}, s={s}"
-    """),
+    """,
+    ),
     md(r"""
     ## 6. AdamW: decoupled weight decay (2 points)
 
@@ -194,7 +230,9 @@ CELLS = [
     with $m$, $s$, $t$, $\hat m$, $\hat s$ exactly as in Adam ($\theta$ on the right is the value
     before the step). Reuse `adam_step` if you like.
     """),
-    solution("adamw_step", """
+    solution(
+        "adamw_step",
+        """
     def adamw_step(theta, grad, m, s, t, learning_rate=0.001, weight_decay=0.004, beta_1=0.9,
                    beta_2=0.999, epsilon=1e-7):
         \"\"\"One AdamW step; returns (new theta, new m, new s, new t).\"\"\"
@@ -202,14 +240,18 @@ CELLS = [
         decayed = theta - learning_rate * weight_decay * theta
         return adam_step(decayed, grad, m, s, t, learning_rate, beta_1, beta_2, epsilon)
         ### END SOLUTION
-    """),
-    tests("test_adamw_step", """
+    """,
+    ),
+    tests(
+        "test_adamw_step",
+        """
     # tests: adamw_step with a zero gradient only decays the weights
     theta, m, s, t = adamw_step(np.array([2.0, -4.0]), np.zeros(2), np.zeros(2), np.zeros(2), 0,
                                 learning_rate=0.1, weight_decay=0.5)
     assert np.allclose(theta, [1.9, -3.8]), f"expected [1.9, -3.8], got {theta}"
     assert t == 1, f"expected t == 1, got {t}"
-    """),
+    """,
+    ),
     md(r"""
     ## 7. The elongated bowl (2 points)
 
@@ -223,7 +265,9 @@ CELLS = [
     still not below `tol` after `max_steps` calls (never call `update` more than `max_steps`
     times).
     """),
-    locked("bowl", """
+    locked(
+        "bowl",
+        """
     def bowl(theta):
         \"\"\"The elongated bowl J(theta) = (theta_0**2 + 25 theta_1**2) / 2.\"\"\"
         return 0.5 * (theta[0] ** 2 + 25.0 * theta[1] ** 2)
@@ -231,8 +275,11 @@ CELLS = [
 
     def bowl_grad(theta):
         return np.array([theta[0], 25.0 * theta[1]])
-    """),
-    solution("steps_to_converge", """
+    """,
+    ),
+    solution(
+        "steps_to_converge",
+        """
     def steps_to_converge(update, theta0, tol=1e-6, max_steps=10_000):
         \"\"\"Number of update calls until bowl(theta) < tol (0 if already; None if never).\"\"\"
         ### BEGIN SOLUTION
@@ -244,14 +291,18 @@ CELLS = [
                 return None
             theta = update(theta)
         ### END SOLUTION
-    """),
-    tests("test_steps_to_converge", """
+    """,
+    ),
+    tests(
+        "test_steps_to_converge",
+        """
     # tests: halving theta divides the loss by 4 at each call: 1 -> 0.25 -> 0.0625 -> ...
     start = np.array([np.sqrt(2.0), 0.0])  # bowl(start) == 1
     assert steps_to_converge(lambda th: th / 2, start, tol=0.1) == 2
     assert steps_to_converge(lambda th: th / 2, start, tol=2.0) == 0
     assert steps_to_converge(lambda th: th, start, tol=0.1, max_steps=50) is None
-    """),
+    """,
+    ),
     md("""
     ## 8. Compare the optimizers
 

@@ -18,18 +18,23 @@ CELLS = [
     The grader runs more tests than the visible ones: other steps, other hyper-parameters, and the
     steps right at each boundary.
     """),
-    locked("imports", """
+    locked(
+        "imports",
+        """
     import math
 
     import numpy as np
-    """),
+    """,
+    ),
     md(r"""
     ## 1. Power and exponential scheduling (1 point each)
 
     * power: $\eta(t) = \eta_0 \,/\, (1 + t/s)^c$ — drops fast, then more and more slowly;
     * exponential: $\eta(t) = \eta_0 \cdot 0.1^{\,t/s}$ — divided by 10 every $s$ steps.
     """),
-    solution("power_exponential", """
+    solution(
+        "power_exponential",
+        """
     def power_schedule(step, lr0, s, c=1.0):
         \"\"\"Learning rate lr0 / (1 + step / s) ** c.\"\"\"
         ### BEGIN SOLUTION
@@ -42,19 +47,26 @@ CELLS = [
         ### BEGIN SOLUTION
         return lr0 * 0.1 ** (step / s)
         ### END SOLUTION
-    """),
-    tests("test_power_schedule", """
+    """,
+    ),
+    tests(
+        "test_power_schedule",
+        """
     # tests: power_schedule
     assert math.isclose(power_schedule(0, 0.01, 100), 0.01)
     assert math.isclose(power_schedule(100, 0.01, 100), 0.005), power_schedule(100, 0.01, 100)
     assert math.isclose(power_schedule(300, 0.01, 100, c=2), 0.01 / 16)
-    """),
-    tests("test_exponential_schedule", """
+    """,
+    ),
+    tests(
+        "test_exponential_schedule",
+        """
     # tests: exponential_schedule
     assert math.isclose(exponential_schedule(0, 0.01, 20), 0.01)
     assert math.isclose(exponential_schedule(20, 0.01, 20), 0.001)
     assert math.isclose(exponential_schedule(10, 0.01, 20), 0.01 * 0.1 ** 0.5)
-    """),
+    """,
+    ),
     md(r"""
     ## 2. Piecewise-constant scheduling (2 points)
 
@@ -64,7 +76,9 @@ CELLS = [
     `values[-1]` after the last boundary. Mind the `<=`: the rate changes on the step *after*
     a boundary.
     """),
-    solution("piecewise_constant", """
+    solution(
+        "piecewise_constant",
+        """
     def piecewise_constant(step, boundaries, values):
         \"\"\"values[i] for boundaries[i-1] < step <= boundaries[i] (Keras' convention).\"\"\"
         ### BEGIN SOLUTION
@@ -73,13 +87,17 @@ CELLS = [
                 return value
         return values[-1]
         ### END SOLUTION
-    """),
-    tests("test_piecewise_constant", """
+    """,
+    ),
+    tests(
+        "test_piecewise_constant",
+        """
     # tests: piecewise_constant
     b, v = [5, 15], [0.1, 0.01, 0.001]
     got = [piecewise_constant(step, b, v) for step in [0, 5, 6, 15, 16, 100]]
     assert got == [0.1, 0.1, 0.01, 0.01, 0.001, 0.001], f"got {got}"
-    """),
+    """,
+    ),
     md(r"""
     ## 3. 1cycle scheduling (3 points)
 
@@ -93,7 +111,9 @@ CELLS = [
     * $2h < t \le T$: linear from $\eta_{\text{start}}$ down to $\eta_{\text{last}}$ (at $t = T$);
     * $t > T$: $\eta_{\text{last}}$.
     """),
-    solution("one_cycle", """
+    solution(
+        "one_cycle",
+        """
     def one_cycle(step, total_steps, max_lr, start_lr=None, last_lr=None):
         \"\"\"The 1cycle learning rate at this step (see the formulas above).\"\"\"
         ### BEGIN SOLUTION
@@ -108,14 +128,18 @@ CELLS = [
             return start_lr - (start_lr - last_lr) * (step - 2 * half) / (total_steps - 2 * half)
         return last_lr
         ### END SOLUTION
-    """),
-    tests("test_one_cycle", """
+    """,
+    ),
+    tests(
+        "test_one_cycle",
+        """
     # tests: one_cycle with T = 100 (h = 45)
     assert math.isclose(one_cycle(0, 100, 1.0), 0.1)
     assert math.isclose(one_cycle(45, 100, 1.0), 1.0)
     assert math.isclose(one_cycle(90, 100, 1.0), 0.1)
     assert math.isclose(one_cycle(100, 100, 1.0), 1e-4)
-    """),
+    """,
+    ),
     md(r"""
     ## 4. Performance scheduling: reduce on plateau (2 points)
 
@@ -130,7 +154,9 @@ CELLS = [
 
     Return a **new** dictionary (do not modify the one you receive).
     """),
-    solution("plateau_step", """
+    solution(
+        "plateau_step",
+        """
     def plateau_step(state, val_loss, factor=0.5, patience=2, min_delta=0.0, min_lr=0.0):
         \"\"\"One epoch of reduce-on-plateau; returns the new state dictionary.\"\"\"
         ### BEGIN SOLUTION
@@ -142,8 +168,11 @@ CELLS = [
             lr, wait = max(lr * factor, min_lr), 0
         return {"lr": lr, "best": best, "wait": wait}
         ### END SOLUTION
-    """),
-    tests("test_plateau_step", """
+    """,
+    ),
+    tests(
+        "test_plateau_step",
+        """
     # tests: plateau_step
     state = {"lr": 0.1, "best": math.inf, "wait": 0}
     lrs = []
@@ -151,7 +180,8 @@ CELLS = [
         state = plateau_step(state, loss, factor=0.5, patience=2)
         lrs.append(state["lr"])
     assert lrs == [0.1, 0.1, 0.1, 0.05, 0.05, 0.05], f"got {lrs}"
-    """),
+    """,
+    ),
     md(r"""
     ## 5. Reading a learning-rate range test (1 point)
 
@@ -164,7 +194,9 @@ CELLS = [
     on, find the **first** index where the remaining losses reach their minimum, and return that
     rate divided by 10.
     """),
-    solution("lr_range_suggestion", """
+    solution(
+        "lr_range_suggestion",
+        """
     def lr_range_suggestion(lrs, losses):
         \"\"\"A tenth of the learning rate with the lowest loss before divergence.\"\"\"
         ### BEGIN SOLUTION
@@ -174,12 +206,16 @@ CELLS = [
         best = int(np.argmin(losses[:end]))
         return lrs[best] / 10
         ### END SOLUTION
-    """),
-    tests("test_lr_range_suggestion", """
+    """,
+    ),
+    tests(
+        "test_lr_range_suggestion",
+        """
     # tests: lr_range_suggestion
     lrs = np.geomspace(1e-5, 10, 7)   # 1e-5, 1e-4, ..., 10
     assert math.isclose(lr_range_suggestion(lrs, [2.3, 2.2, 1.5, 0.9, 1.2, 5.0, 40.0]), 1e-3)
-    """),
+    """,
+    ),
     md("""
     ## 6. Look at them
 

@@ -18,9 +18,12 @@ CELLS = [
     The grader checks the statistics of your samples on several shapes, with tolerances far
     wider than sampling noise.
     """),
-    locked("imports", """
+    locked(
+        "imports",
+        """
     import numpy as np
-    """),
+    """,
+    ),
     md(r"""
     ## 1. Fan-in and fan-out (1 point)
 
@@ -29,19 +32,25 @@ CELLS = [
     output sees `3 * 3 * 16` inputs, so with `receptive = product(window)`:
     `fan_in = inputs * receptive` and `fan_out = outputs * receptive`. Return integers.
     """),
-    solution("fans", """
+    solution(
+        "fans",
+        """
     def fans(shape):
         \"\"\"(fan_in, fan_out) of a dense (2-D) or convolution (N-D) kernel shape.\"\"\"
         ### BEGIN SOLUTION
         receptive = int(np.prod(shape[:-2])) if len(shape) > 2 else 1
         return shape[-2] * receptive, shape[-1] * receptive
         ### END SOLUTION
-    """),
-    tests("test_fans", """
+    """,
+    ),
+    tests(
+        "test_fans",
+        """
     # tests: fans
     assert tuple(fans((784, 300))) == (784, 300), fans((784, 300))
     assert tuple(fans((3, 3, 16, 32))) == (144, 288), fans((3, 3, 16, 32))
-    """),
+    """,
+    ),
     md(r"""
     ## 2. Glorot uniform and He normal (2 points each)
 
@@ -52,7 +61,9 @@ CELLS = [
       $\mathcal N(0, \sigma^2)$ with $\sigma^2 = 2 / \text{fan}_\text{in}$ (Keras uses a
       truncated normal; here we use the untruncated one).
     """),
-    solution("glorot_he", """
+    solution(
+        "glorot_he",
+        """
     def glorot_uniform(shape, rng):
         \"\"\"Weights drawn from U(-r, r), r = sqrt(6 / (fan_in + fan_out)).\"\"\"
         ### BEGIN SOLUTION
@@ -68,20 +79,27 @@ CELLS = [
         fan_in, _ = fans(shape)
         return rng.normal(0.0, np.sqrt(2.0 / fan_in), size=shape)
         ### END SOLUTION
-    """),
-    tests("test_glorot_uniform", """
+    """,
+    ),
+    tests(
+        "test_glorot_uniform",
+        """
     # tests: glorot_uniform
     w = glorot_uniform((300, 500), np.random.default_rng(0))
     assert w.shape == (300, 500), f"expected shape (300, 500), got {w.shape}"
     assert abs(w.var() - 2 / 800) < 0.05 * 2 / 800, f"expected variance 0.0025, got {w.var():.5f}"
     assert np.abs(w).max() <= np.sqrt(6 / 800), "values must lie in [-r, r]"
-    """),
-    tests("test_he_normal", """
+    """,
+    ),
+    tests(
+        "test_he_normal",
+        """
     # tests: he_normal
     w = he_normal((400, 100), np.random.default_rng(0))
     assert w.shape == (400, 100), f"expected shape (400, 100), got {w.shape}"
     assert abs(w.var() - 2 / 400) < 0.05 * 2 / 400, f"expected variance 0.005, got {w.var():.5f}"
-    """),
+    """,
+    ),
     md(r"""
     ## 3. Activation variance through a deep network (2 points)
 
@@ -90,7 +108,9 @@ CELLS = [
     `a.var()` (variance over all entries) after each layer. `activation` is one of
     `"linear"` ($f(z) = z$), `"tanh"` or `"relu"`.
     """),
-    solution("activation_variances", """
+    solution(
+        "activation_variances",
+        """
     def activation_variances(x, weights, activation):
         \"\"\"Variance of the activations after each layer a = f(a @ W).\"\"\"
         ### BEGIN SOLUTION
@@ -102,15 +122,19 @@ CELLS = [
             variances.append(float(a.var()))
         return variances
         ### END SOLUTION
-    """),
-    tests("test_activation_variances", """
+    """,
+    ),
+    tests(
+        "test_activation_variances",
+        """
     # tests: activation_variances with identity kernels keeps the input variance
     x = np.array([[1.0, -1.0], [3.0, -3.0]])
     v = activation_variances(x, [np.eye(2), np.eye(2)], "linear")
     assert np.allclose(v, [5.0, 5.0]), f"expected [5.0, 5.0], got {v}"
     v = activation_variances(x, [np.eye(2)], "relu")   # relu keeps [[1, 0], [3, 0]]
     assert np.allclose(v, [1.5]), f"expected [1.5], got {v}"
-    """),
+    """,
+    ),
     md("""
     Now see the effect of the scale. The cell below (not graded) pushes a batch through 30 tanh
     layers of width 200, with Glorot weights, and with weights drawn at the "naive" scale
@@ -145,7 +169,9 @@ CELLS = [
     the network behaves as if it had a single hidden unit. Random initialization breaks this
     symmetry.
     """),
-    solution("two_layer_grads", """
+    solution(
+        "two_layer_grads",
+        """
     def two_layer_grads(x, y, W1, W2):
         \"\"\"Gradients (dW1, dW2) of the mean squared error of tanh(x @ W1) @ W2.\"\"\"
         ### BEGIN SOLUTION
@@ -155,8 +181,11 @@ CELLS = [
         dW1 = x.T @ ((delta @ W2.T) * (1 - h ** 2))
         return dW1, dW2
         ### END SOLUTION
-    """),
-    tests("test_two_layer_grads", """
+    """,
+    ),
+    tests(
+        "test_two_layer_grads",
+        """
     # tests: two_layer_grads against a finite difference on one weight
     rng = np.random.default_rng(1)
     x, y = rng.normal(size=(4, 3)), rng.normal(size=(4, 2))
@@ -166,7 +195,8 @@ CELLS = [
     E = np.zeros_like(W1); E[1, 2] = 1e-6
     numeric = (loss(W1 + E, W2) - loss(W1 - E, W2)) / 2e-6
     assert np.isclose(dW1[1, 2], numeric, rtol=1e-4), f"expected {numeric}, got {dW1[1, 2]}"
-    """),
+    """,
+    ),
     code("""
     # Symmetry: train 200 steps from a constant start and from a random start.
     rng = np.random.default_rng(0)

@@ -17,9 +17,12 @@ CELLS = [
     The grader compares with values computed independently, on several shapes and over several
     training steps, and in both training and inference mode.
     """),
-    locked("imports", """
+    locked(
+        "imports",
+        """
     import numpy as np
-    """),
+    """,
+    ),
     md(r"""
     ## 1. Batch Normalization, forward (2 + 2 points)
 
@@ -39,7 +42,9 @@ CELLS = [
     of its batch. Return `(y, moving_mean, moving_var, cache)` (the cache may be `None` in
     inference mode).
     """),
-    solution("batchnorm_forward", """
+    solution(
+        "batchnorm_forward",
+        """
     def batchnorm_forward(x, gamma, beta, moving_mean, moving_var, training, momentum=0.99,
                           epsilon=1e-3):
         \"\"\"BatchNorm on a (batch, features) array; returns (y, moving_mean, moving_var, cache).\"\"\"
@@ -54,8 +59,11 @@ CELLS = [
         cache = (x_hat, gamma, var, epsilon)
         return gamma * x_hat + beta, moving_mean, moving_var, cache
         ### END SOLUTION
-    """),
-    tests("test_batchnorm_training", """
+    """,
+    ),
+    tests(
+        "test_batchnorm_training",
+        """
     # tests: batchnorm_forward, training mode
     x = np.array([[1.0, 10.0], [3.0, 30.0]])
     y, mm, mv, _ = batchnorm_forward(x, np.ones(2), np.zeros(2), np.zeros(2), np.ones(2),
@@ -63,15 +71,19 @@ CELLS = [
     assert np.allclose(y, [[-1, -1], [1, 1]]), f"expected [[-1, -1], [1, 1]], got {y}"
     assert np.allclose(mm, [0.2, 2.0]), f"expected moving_mean [0.2, 2.0], got {mm}"
     assert np.allclose(mv, [1.0, 10.9]), f"expected moving_var [1.0, 10.9], got {mv}"
-    """),
-    tests("test_batchnorm_inference", """
+    """,
+    ),
+    tests(
+        "test_batchnorm_inference",
+        """
     # tests: batchnorm_forward, inference mode uses the moving statistics
     x = np.array([[1.0], [3.0]])
     y, mm, mv, _ = batchnorm_forward(x, np.full(1, 2.0), np.full(1, 0.5), np.full(1, 1.0),
                                      np.full(1, 4.0), training=False, epsilon=0.0)
     assert np.allclose(y, [[0.5], [2.5]]), f"expected [[0.5], [2.5]], got {y}"
     assert np.allclose(mm, [1.0]) and np.allclose(mv, [4.0]), "inference must not update them"
-    """),
+    """,
+    ),
     md(r"""
     ## 2. Batch Normalization, backward (3 points)
 
@@ -85,7 +97,9 @@ CELLS = [
 
     The last two terms appear because every $x_i$ also moves the batch mean and variance.
     """),
-    solution("batchnorm_backward", """
+    solution(
+        "batchnorm_backward",
+        """
     def batchnorm_backward(dy, cache):
         \"\"\"Gradients (dx, dgamma, dbeta) of a training-mode batchnorm_forward.\"\"\"
         ### BEGIN SOLUTION
@@ -96,8 +110,11 @@ CELLS = [
         dx = gamma / (n * np.sqrt(var + epsilon)) * (n * dy - dbeta - x_hat * dgamma)
         return dx, dgamma, dbeta
         ### END SOLUTION
-    """),
-    tests("test_batchnorm_backward", """
+    """,
+    ),
+    tests(
+        "test_batchnorm_backward",
+        """
     # tests: batchnorm_backward against finite differences
     rng = np.random.default_rng(0)
     x, dy = rng.normal(size=(5, 3)), rng.normal(size=(5, 3))
@@ -111,7 +128,8 @@ CELLS = [
     numeric = (loss(x + E, gamma) - loss(x - E, gamma)) / 2e-6
     assert np.isclose(dx[2, 1], numeric, rtol=1e-4), f"dx[2, 1]: expected {numeric}, got {dx[2, 1]}"
     assert np.allclose(dbeta, dy.sum(axis=0)), f"dbeta: expected {dy.sum(axis=0)}, got {dbeta}"
-    """),
+    """,
+    ),
     md(r"""
     ## 3. Layer Normalization (1 + 2 points)
 
@@ -130,7 +148,9 @@ CELLS = [
     \Bigl(D\, g_{ij} - \sum_k g_{ik} - \hat x_{ij} \sum_k g_{ik}\hat x_{ik}\Bigr),
     \qquad g_{ij} = \gamma_j\, dy_{ij}$$
     """),
-    solution("layernorm", """
+    solution(
+        "layernorm",
+        """
     def layernorm_forward(x, gamma, beta, epsilon=1e-3):
         \"\"\"LayerNorm over the last axis of a (batch, features) array; returns (y, cache).\"\"\"
         ### BEGIN SOLUTION
@@ -151,14 +171,20 @@ CELLS = [
               - x_hat * (g * x_hat).sum(axis=1, keepdims=True)) / (d * np.sqrt(var + epsilon))
         return dx, (dy * x_hat).sum(axis=0), dy.sum(axis=0)
         ### END SOLUTION
-    """),
-    tests("test_layernorm_forward", """
+    """,
+    ),
+    tests(
+        "test_layernorm_forward",
+        """
     # tests: layernorm_forward normalizes each row
     y, _ = layernorm_forward(np.array([[1.0, 3.0], [10.0, 30.0]]), np.ones(2), np.zeros(2),
                              epsilon=0.0)
     assert np.allclose(y, [[-1, 1], [-1, 1]]), f"expected [[-1, 1], [-1, 1]], got {y}"
-    """),
-    tests("test_layernorm_backward", """
+    """,
+    ),
+    tests(
+        "test_layernorm_backward",
+        """
     # tests: layernorm_backward against a finite difference
     rng = np.random.default_rng(1)
     x, dy, gamma, beta = rng.normal(size=(3, 4)), rng.normal(size=(3, 4)), rng.normal(size=4), rng.normal(size=4)
@@ -167,7 +193,8 @@ CELLS = [
     E = np.zeros_like(x); E[1, 3] = 1e-6
     numeric = (loss(x + E) - loss(x - E)) / 2e-6
     assert np.isclose(dx[1, 3], numeric, rtol=1e-4), f"dx[1, 3]: expected {numeric}, got {dx[1, 3]}"
-    """),
+    """,
+    ),
     md(r"""
     ## 4. Standardizing inputs without leaking the test set (2 points)
 
@@ -181,7 +208,9 @@ CELLS = [
     test_standardized)`. Use the population standard deviation (`np.std`); a feature that is
     constant in the training set has $s = 0$: use $s = 1$ for it (centre it only).
     """),
-    solution("standardize_split", """
+    solution(
+        "standardize_split",
+        """
     def standardize_split(x_train, x_test):
         \"\"\"Standardize both sets with the training set's per-feature mean and std.\"\"\"
         ### BEGIN SOLUTION
@@ -190,13 +219,17 @@ CELLS = [
         scale = np.where(scale == 0, 1.0, scale)
         return (x_train - mean) / scale, (x_test - mean) / scale
         ### END SOLUTION
-    """),
-    tests("test_standardize_split", """
+    """,
+    ),
+    tests(
+        "test_standardize_split",
+        """
     # tests: standardize_split
     train = np.array([[0.0, 5.0], [2.0, 5.0]])
     test = np.array([[4.0, 6.0]])
     tr, te = standardize_split(train, test)
     assert np.allclose(tr, [[-1, 0], [1, 0]]), f"train: expected [[-1, 0], [1, 0]], got {tr}"
     assert np.allclose(te, [[3, 1]]), f"test: expected [[3, 1]] (training statistics), got {te}"
-    """),
+    """,
+    ),
 ]

@@ -17,9 +17,12 @@ CELLS = [
     several rates, the edge cases (a rate of 0, a zero weight, a norm exactly at the threshold)
     and the statistics of random masks.
     """),
-    locked("imports", """
+    locked(
+        "imports",
+        """
     import numpy as np
-    """),
+    """,
+    ),
     md(r"""
     ## 1. L1 and L2 penalties (2 points)
 
@@ -31,7 +34,9 @@ CELLS = [
     $2\lambda_2 w$. L1 pushes weights to exactly zero (sparse models); L2 shrinks all weights
     proportionally.
     """),
-    solution("penalties", """
+    solution(
+        "penalties",
+        """
     def l1_penalty(w, l1=0.01):
         ### BEGIN SOLUTION
         return l1 * np.sum(np.abs(w))
@@ -54,15 +59,19 @@ CELLS = [
         ### BEGIN SOLUTION
         return 2 * l2 * w
         ### END SOLUTION
-    """),
-    tests("test_penalties", """
+    """,
+    ),
+    tests(
+        "test_penalties",
+        """
     # tests: penalties and their gradients
     w = np.array([[1.0, -2.0], [0.0, 3.0]])
     assert np.isclose(l1_penalty(w, 0.1), 0.6), l1_penalty(w, 0.1)
     assert np.allclose(l1_gradient(w, 0.1), [[0.1, -0.1], [0.0, 0.1]]), l1_gradient(w, 0.1)
     assert np.isclose(l2_penalty(w, 0.1), 1.4), l2_penalty(w, 0.1)
     assert np.allclose(l2_gradient(w, 0.1), [[0.2, -0.4], [0.0, 0.6]]), l2_gradient(w, 0.1)
-    """),
+    """,
+    ),
     md(r"""
     ## 2. Inverted dropout (3 + 1 points)
 
@@ -77,7 +86,9 @@ CELLS = [
     `y` equal to `x` and a mask of ones. `dropout_backward(dy, mask, rate)` returns the gradient
     with respect to `x`.
     """),
-    solution("dropout", """
+    solution(
+        "dropout",
+        """
     def dropout_forward(x, rate, rng, training):
         \"\"\"Inverted dropout; returns (y, mask).\"\"\"
         ### BEGIN SOLUTION
@@ -93,8 +104,11 @@ CELLS = [
         ### BEGIN SOLUTION
         return dy * mask / (1 - rate)
         ### END SOLUTION
-    """),
-    tests("test_dropout_forward", """
+    """,
+    ),
+    tests(
+        "test_dropout_forward",
+        """
     # tests: dropout_forward
     x = np.ones((100, 100))
     y, mask = dropout_forward(x, 0.3, np.random.default_rng(0), training=True)
@@ -103,12 +117,16 @@ CELLS = [
     assert np.allclose(y, mask / 0.7), "kept entries must be divided by 1 - rate"
     y, mask = dropout_forward(x, 0.3, np.random.default_rng(0), training=False)
     assert np.allclose(y, x) and np.allclose(mask, 1), "inference must leave x unchanged"
-    """),
-    tests("test_dropout_backward", """
+    """,
+    ),
+    tests(
+        "test_dropout_backward",
+        """
     # tests: dropout_backward
     dx = dropout_backward(np.array([1.0, 2.0, 3.0]), np.array([1.0, 0.0, 1.0]), 0.5)
     assert np.allclose(dx, [2.0, 0.0, 6.0]), f"expected [2, 0, 6], got {dx}"
-    """),
+    """,
+    ),
     md(r"""
     ## 3. Max-norm constraint (2 points)
 
@@ -119,7 +137,9 @@ CELLS = [
     $$w \leftarrow w \cdot \frac{\min(\lVert w\rVert, r)}{\varepsilon + \lVert w\rVert},
     \qquad \varepsilon = 10^{-7}$$
     """),
-    solution("max_norm", """
+    solution(
+        "max_norm",
+        """
     def max_norm(w, max_value=2.0, axis=0):
         \"\"\"Project each weight vector along `axis` onto the ball of radius max_value.\"\"\"
         ### BEGIN SOLUTION
@@ -127,13 +147,17 @@ CELLS = [
         desired = np.clip(norms, 0, max_value)
         return w * desired / (1e-7 + norms)
         ### END SOLUTION
-    """),
-    tests("test_max_norm", """
+    """,
+    ),
+    tests(
+        "test_max_norm",
+        """
     # tests: max_norm on a kernel with columns of norm 5 and 1
     w = np.array([[3.0, 0.6], [4.0, 0.8]])
     got = max_norm(w, max_value=2.0, axis=0)
     assert np.allclose(got, [[1.2, 0.6], [1.6, 0.8]], atol=1e-6), f"got {got}"
-    """),
+    """,
+    ),
     md(r"""
     ## 4. Gradient clipping (1 + 1 + 2 points)
 
@@ -145,7 +169,9 @@ CELLS = [
       $N = \sqrt{\sum_k \lVert g_k\rVert_2^2}$: every $g_k$ becomes $g_k \cdot c / \max(N, c)$.
       Return `(clipped_list, N)`.
     """),
-    solution("clipping", """
+    solution(
+        "clipping",
+        """
     def clip_by_value(g, clip_value):
         ### BEGIN SOLUTION
         return np.clip(g, -clip_value, clip_value)
@@ -165,22 +191,32 @@ CELLS = [
         scale = clip_norm / max(global_norm, clip_norm)
         return [g * scale for g in grads], global_norm
         ### END SOLUTION
-    """),
-    tests("test_clip_by_value", """
+    """,
+    ),
+    tests(
+        "test_clip_by_value",
+        """
     # tests: clip_by_value
     assert np.allclose(clip_by_value(np.array([-3.0, 0.5, 2.0]), 1.0), [-1.0, 0.5, 1.0])
-    """),
-    tests("test_clip_by_norm", """
+    """,
+    ),
+    tests(
+        "test_clip_by_norm",
+        """
     # tests: clip_by_norm
     assert np.allclose(clip_by_norm(np.array([3.0, 4.0]), 1.0), [0.6, 0.8])
     assert np.allclose(clip_by_norm(np.array([3.0, 4.0]), 10.0), [3.0, 4.0])
-    """),
-    tests("test_clip_by_global_norm", """
+    """,
+    ),
+    tests(
+        "test_clip_by_global_norm",
+        """
     # tests: clip_by_global_norm: global norm of ([3], [4]) is 5
     clipped, norm = clip_by_global_norm([np.array([3.0]), np.array([4.0])], 1.0)
     assert np.isclose(norm, 5.0), f"expected global norm 5, got {norm}"
     assert np.allclose(clipped[0], [0.6]) and np.allclose(clipped[1], [0.8]), f"got {clipped}"
-    """),
+    """,
+    ),
     md(r"""
     ## 5. Early stopping (2 points)
 
@@ -193,7 +229,9 @@ CELLS = [
     (epochs numbered from 0) and returns `(stop_epoch, best_epoch)`: the epoch at whose end
     training stops (the last epoch if it never stops), and the epoch whose weights are restored.
     """),
-    solution("early_stopping", """
+    solution(
+        "early_stopping",
+        """
     def early_stopping(val_losses, patience, min_delta=0.0):
         \"\"\"(epoch where training stops, epoch of the best weights), epochs counted from 0.\"\"\"
         ### BEGIN SOLUTION
@@ -207,10 +245,14 @@ CELLS = [
                     return epoch, best_epoch
         return len(val_losses) - 1, best_epoch
         ### END SOLUTION
-    """),
-    tests("test_early_stopping", """
+    """,
+    ),
+    tests(
+        "test_early_stopping",
+        """
     # tests: early_stopping
     assert tuple(early_stopping([1.0, 0.8, 0.9, 0.85, 0.95, 0.7], patience=3)) == (4, 1)
     assert tuple(early_stopping([1.0, 0.9, 0.8], patience=2)) == (2, 2)
-    """),
+    """,
+    ),
 ]

@@ -18,26 +18,35 @@ CELLS = [
     Random operations receive a NumPy `Generator` `rng` and draw all their randomness from it,
     so that the same seed reproduces the same augmentation.
     """),
-    locked("imports", """
+    locked(
+        "imports",
+        """
     import numpy as np
-    """),
+    """,
+    ),
     md(r"""
     ## 1. Flips (1 point)
 
     `flip_horizontal(images)` mirrors every image left-right (reverses the **width** axis,
     axis 2), for batches with or without a channel axis.
     """),
-    solution("flip_horizontal", """
+    solution(
+        "flip_horizontal",
+        """
     def flip_horizontal(images):
         ### BEGIN SOLUTION
         return images[:, :, ::-1].copy()
         ### END SOLUTION
-    """),
-    tests("test_flip_horizontal", """
+    """,
+    ),
+    tests(
+        "test_flip_horizontal",
+        """
     # tests: flip_horizontal
     img = np.array([[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]])   # one 2x3 image
     assert np.array_equal(flip_horizontal(img), [[[3.0, 2.0, 1.0], [6.0, 5.0, 4.0]]])
-    """),
+    """,
+    ),
     md(r"""
     ## 2. Padded random crops and translations (2 + 1 + 2 points)
 
@@ -54,7 +63,9 @@ CELLS = [
       pixels **right** (negative values move up/left), filling the uncovered pixels with zeros.
       Shifts larger than the image leave only zeros.
     """),
-    solution("crops", """
+    solution(
+        "crops",
+        """
     def pad_and_crop(images, pad, offsets):
         ### BEGIN SOLUTION
         height, width = images.shape[1], images.shape[2]
@@ -86,26 +97,36 @@ CELLS = [
         out[:, dst_rows, dst_cols] = images[:, src_rows, src_cols]
         return out
         ### END SOLUTION
-    """),
-    tests("test_pad_and_crop", """
+    """,
+    ),
+    tests(
+        "test_pad_and_crop",
+        """
     # tests: pad_and_crop on one 2x2 image
     img = np.array([[[1.0, 2.0], [3.0, 4.0]]])
     assert np.array_equal(pad_and_crop(img, 1, [(1, 1)]), img), "offset (pad, pad) is the identity"
     assert np.array_equal(pad_and_crop(img, 1, [(0, 0)]), [[[0.0, 0.0], [0.0, 1.0]]])
     assert np.array_equal(pad_and_crop(img, 1, [(2, 1)]), [[[3.0, 4.0], [0.0, 0.0]]])
-    """),
-    tests("test_random_crop_offsets", """
+    """,
+    ),
+    tests(
+        "test_random_crop_offsets",
+        """
     # tests: random_crop_offsets
     off = random_crop_offsets(500, 2, np.random.default_rng(0))
     assert off.shape == (500, 2), f"expected shape (500, 2), got {off.shape}"
     assert set(np.unique(off)) == {0, 1, 2, 3, 4}, f"expected the values 0..4, got {np.unique(off)}"
-    """),
-    tests("test_translate", """
+    """,
+    ),
+    tests(
+        "test_translate",
+        """
     # tests: translate
     img = np.array([[[1.0, 2.0], [3.0, 4.0]]])
     assert np.array_equal(translate(img, 1, 0), [[[0.0, 0.0], [1.0, 2.0]]]), translate(img, 1, 0)
     assert np.array_equal(translate(img, 0, -1), [[[2.0, 0.0], [4.0, 0.0]]]), translate(img, 0, -1)
-    """),
+    """,
+    ),
     md(r"""
     ## 3. Contrast and gamma (1 + 1 points)
 
@@ -115,7 +136,9 @@ CELLS = [
     * `adjust_gamma(images, gamma, gain=1.0)`: $x \leftarrow \text{gain}\cdot x^{\gamma}$
       ($\gamma < 1$ brightens dark regions, $\gamma > 1$ darkens them).
     """),
-    solution("contrast_gamma", """
+    solution(
+        "contrast_gamma",
+        """
     def adjust_contrast(images, factor):
         ### BEGIN SOLUTION
         mean = images.mean(axis=(1, 2), keepdims=True)
@@ -127,16 +150,23 @@ CELLS = [
         ### BEGIN SOLUTION
         return gain * images ** gamma
         ### END SOLUTION
-    """),
-    tests("test_adjust_contrast", """
+    """,
+    ),
+    tests(
+        "test_adjust_contrast",
+        """
     # tests: adjust_contrast
     img = np.array([[[0.2, 0.4], [0.6, 0.8]]])   # mean 0.5
     assert np.allclose(adjust_contrast(img, 2.0), [[[-0.1, 0.3], [0.7, 1.1]]])
-    """),
-    tests("test_adjust_gamma", """
+    """,
+    ),
+    tests(
+        "test_adjust_gamma",
+        """
     # tests: adjust_gamma
     assert np.allclose(adjust_gamma(np.array([[[0.25, 1.0]]]), 0.5), [[[0.5, 1.0]]])
-    """),
+    """,
+    ),
     md(r"""
     ## 4. EDA text operations (1 + 1 + 2 points)
 
@@ -152,7 +182,9 @@ CELLS = [
       replacements. Choose `min(n, number of replaceable positions)` **different** positions among
       the words that have synonyms (a word mapped to an empty list has none), and replace each by a synonym drawn at random from its list.
     """),
-    solution("eda", """
+    solution(
+        "eda",
+        """
     def random_deletion(words, p, rng):
         ### BEGIN SOLUTION
         if not words:
@@ -184,30 +216,40 @@ CELLS = [
             words[i] = options[rng.integers(len(options))]
         return words
         ### END SOLUTION
-    """),
-    tests("test_random_deletion", """
+    """,
+    ),
+    tests(
+        "test_random_deletion",
+        """
     # tests: random_deletion
     sentence = "the quick brown fox jumps over the lazy dog".split()
     assert random_deletion(sentence, 0.0, np.random.default_rng(0)) == sentence
     assert len(random_deletion(sentence, 1.0, np.random.default_rng(0))) == 1
     out = random_deletion(sentence, 0.5, np.random.default_rng(0))
     assert out == random_deletion(sentence, 0.5, np.random.default_rng(0)), "same seed, same output"
-    """),
-    tests("test_random_swap", """
+    """,
+    ),
+    tests(
+        "test_random_swap",
+        """
     # tests: random_swap
     sentence = "one two three four five".split()
     out = random_swap(sentence, 1, np.random.default_rng(0))
     assert sorted(out) == sorted(sentence), "a swap keeps the same words"
     assert sum(a != b for a, b in zip(out, sentence)) == 2, f"one swap changes 2 positions: {out}"
-    """),
-    tests("test_synonym_replacement", """
+    """,
+    ),
+    tests(
+        "test_synonym_replacement",
+        """
     # tests: synonym_replacement
     synonyms = {"quick": ["fast", "rapid"], "lazy": ["idle"]}
     sentence = "the quick brown fox jumps over the lazy dog".split()
     out = synonym_replacement(sentence, synonyms, 5, np.random.default_rng(0))
     assert out[1] in ("fast", "rapid") and out[7] == "idle", f"got {out}"
     assert [w for i, w in enumerate(out) if i not in (1, 7)] == [w for i, w in enumerate(sentence) if i not in (1, 7)]
-    """),
+    """,
+    ),
     md("""
     ## 5. Try it
 

@@ -47,7 +47,8 @@ def _configured_repository() -> str:
     if not config.is_file():
         return ""
     return (yaml.safe_load(config.read_text(encoding="utf-8")).get("repository") or {}).get(
-        "url") or ""
+        "url"
+    ) or ""
 
 
 STUDENT_REPOSITORY = _configured_repository()
@@ -74,12 +75,14 @@ MIN_SECRET_LENGTH = 25
 # they are no leak in that file, and nowhere else. Keyed by exported path.
 SHARED_WITH_PACKAGE: dict[str, frozenset[str]] = {
     "src/optreg/augmentation/image.py": frozenset({"return images[:, :, ::-1].copy()"}),
-    "src/optreg/augmentation/text.py": frozenset({
-        "words[i], words[j] = words[j], words[i]",
-        "i, j = rng.choice(len(words), size=2, replace=False)",
-        "words[i] = options[rng.integers(len(options))]",
-        "return kept if kept else [words[rng.integers(len(words))]]",
-    }),
+    "src/optreg/augmentation/text.py": frozenset(
+        {
+            "words[i], words[j] = words[j], words[i]",
+            "i, j = rng.choice(len(words), size=2, replace=False)",
+            "words[i] = options[rng.integers(len(options))]",
+            "return kept if kept else [words[rng.integers(len(words))]]",
+        }
+    ),
 }
 
 REGION = re.compile(r"^\s*#+\s*(BEGIN|END)\s+(SOLUTION|HIDDEN)")
@@ -115,15 +118,20 @@ class Leak:
 def _excluded(path: str) -> bool:
     if path in KEPT:
         return False
-    return any(path.startswith(p) if p.endswith("/") else fnmatch.fnmatchcase(path, p)
-               for p in EXCLUDED)
+    return any(
+        path.startswith(p) if p.endswith("/") else fnmatch.fnmatchcase(path, p) for p in EXCLUDED
+    )
 
 
 def repository_files(root: Path) -> list[str]:
     """What ``git add -A`` would commit: tracked files plus untracked ones not ignored."""
     listing = subprocess.run(
         ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=root, capture_output=True, text=True, check=True).stdout
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     files = {f for f in listing.split("\0") if f}
     return sorted(f for f in files if (root / f).is_file())  # drops deleted-but-tracked files
 
@@ -149,8 +157,10 @@ def secret_lines(root: Path) -> dict[str, str]:
     public: set[str] = set()
     notebooks = sorted((root / "solutions").rglob("*.ipynb"))
     if not notebooks:
-        raise ExportError(f"no source notebooks under {root / 'solutions'}: run the export from "
-                          "the instructors' repository")
+        raise ExportError(
+            f"no source notebooks under {root / 'solutions'}: run the export from "
+            "the instructors' repository"
+        )
     for notebook in notebooks:
         name = notebook.relative_to(root).as_posix()
         for cell, source in _cell_sources(notebook):
@@ -184,8 +194,9 @@ def secret_lines(root: Path) -> dict[str, str]:
 
 def _public_committed_lines(root: Path) -> set[str]:
     """Lines of the files git tracks (its index) that the student edition exports."""
-    listing = subprocess.run(["git", "ls-files", "-z", "--cached"], cwd=root,
-                             capture_output=True, text=True, check=True).stdout
+    listing = subprocess.run(
+        ["git", "ls-files", "-z", "--cached"], cwd=root, capture_output=True, text=True, check=True
+    ).stdout
     lines: set[str] = set()
     for name in filter(None, listing.split("\0")):
         path = root / name
@@ -233,19 +244,28 @@ def find_leaks(folder: Path, secret: dict[str, str]) -> list[Leak]:
             if marker:
                 leaks.append(Leak(name, f"nbgrader region marker {marker.group(0).strip()!r}"))
                 break
-            found = next((line.strip() for line in text.splitlines()
-                          if line.strip() in secret and line.strip() not in allowed), None)
+            found = next(
+                (
+                    line.strip()
+                    for line in text.splitlines()
+                    if line.strip() in secret and line.strip() not in allowed
+                ),
+                None,
+            )
             if found:
-                leaks.append(Leak(name, f"line from a solution or hidden test of "
-                                        f"{secret[found]}: {found[:80]!r}"))
+                leaks.append(
+                    Leak(
+                        name,
+                        f"line from a solution or hidden test of {secret[found]}: {found[:80]!r}",
+                    )
+                )
                 break
     return leaks
 
 
 def _add_student_note(folder: Path) -> None:
     readme = folder / "README.md"
-    lines = readme.read_text(encoding="utf-8").splitlines(keepends=True) if readme.exists() \
-        else []
+    lines = readme.read_text(encoding="utf-8").splitlines(keepends=True) if readme.exists() else []
     # Before the first section, so that the README still opens with its two commands.
     at = next((i for i, line in enumerate(lines) if line.startswith("## ")), len(lines))
     readme.write_text("".join(lines[:at]) + STUDENT_NOTE + "".join(lines[at:]), encoding="utf-8")
@@ -260,8 +280,10 @@ def export(root: Path, outdir: Path) -> list[str]:
         raise ExportError(f"OUTDIR must not exist or be an empty folder: {outdir}")
     if outdir == root or (root in outdir.parents and not _git_ignored(root, outdir)):
         # Else the next export would list this one's files as untracked and copy them again.
-        raise ExportError("OUTDIR must be outside the repository or in a git-ignored folder "
-                          f"such as _build/: {outdir}")
+        raise ExportError(
+            "OUTDIR must be outside the repository or in a git-ignored folder "
+            f"such as _build/: {outdir}"
+        )
     secret = secret_lines(root)
     files = student_files(root)
     outdir.parent.mkdir(parents=True, exist_ok=True)
@@ -274,9 +296,10 @@ def export(root: Path, outdir: Path) -> list[str]:
         _add_student_note(staging)
         leaks = find_leaks(staging, secret)
         if leaks:
-            raise ExportError("refusing to export the student edition; these files hold "
-                              "solution or hidden-test text:\n"
-                              + "\n".join(f"  {leak}" for leak in leaks))
+            raise ExportError(
+                "refusing to export the student edition; these files hold "
+                "solution or hidden-test text:\n" + "\n".join(f"  {leak}" for leak in leaks)
+            )
         umask = os.umask(0)
         os.umask(umask)
         staging.chmod(0o777 & ~umask)  # mkdtemp's folder is private; the export is not
@@ -300,12 +323,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m optreg.publish",
         description="Write the student edition of the course repository (no solutions, no "
-                    "hidden tests) into OUTDIR; exit 1 if any exported file would leak them.")
-    parser.add_argument("outdir", type=Path, metavar="OUTDIR",
-                        help="new or empty folder, outside the repository")
-    parser.add_argument("--root", type=Path, default=None,
-                        help="the instructors' repository (default: found above the current "
-                             "folder)")
+        "hidden tests) into OUTDIR; exit 1 if any exported file would leak them.",
+    )
+    parser.add_argument(
+        "outdir", type=Path, metavar="OUTDIR", help="new or empty folder, outside the repository"
+    )
+    parser.add_argument(
+        "--root",
+        type=Path,
+        default=None,
+        help="the instructors' repository (default: found above the current folder)",
+    )
     args = parser.parse_args(argv)
     try:
         root = args.root or _find_root(Path.cwd().resolve())
@@ -313,8 +341,10 @@ def main(argv: list[str] | None = None) -> int:
     except ExportError as error:
         print(error, file=sys.stderr)
         return 1
-    print(f"student edition: {len(files)} files written to {args.outdir} "
-          f"(repository {STUDENT_REPOSITORY or 'not set: repository.url in _config.yml'})")
+    print(
+        f"student edition: {len(files)} files written to {args.outdir} "
+        f"(repository {STUDENT_REPOSITORY or 'not set: repository.url in _config.yml'})"
+    )
     return 0
 
 

@@ -11,8 +11,11 @@ import re
 from collections.abc import Iterable, Sequence
 
 # A number as tables print them: 0.743, -1.2e-03, 1,024, 78%, 0.91 ± 0.01, ×3.5
-NUMBER = re.compile(r"^[×x~≈]?[-+−]?(\d[\d,]*\.?\d*|\.\d+)(e[-+]?\d+)?%?"
-                    r"( ?± ?\d*\.?\d+(e[-+]?\d+)?%?)?( ?[×x])?$", re.IGNORECASE)
+NUMBER = re.compile(
+    r"^[×x~≈]?[-+−]?(\d[\d,]*\.?\d*|\.\d+)(e[-+]?\d+)?%?"
+    r"( ?± ?\d*\.?\d+(e[-+]?\d+)?%?)?( ?[×x])?$",
+    re.IGNORECASE,
+)
 # Cells that stand for a missing number and do not make a column textual.
 MISSING = {"", "—", "-", "–", "n/a", "nan", "none", "not reached"}
 
@@ -31,13 +34,16 @@ def markdown_table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> s
     cells = [[_cell(value) for value in row] for row in rows]
     for k, row in enumerate(cells):
         if len(row) != len(header):
-            raise ValueError(f"rows must have {len(header)} cells like header, row {k} has "
-                             f"{len(row)}")
+            raise ValueError(
+                f"rows must have {len(header)} cells like header, row {k} has {len(row)}"
+            )
     numeric = []
     for column in range(len(header)):
         filled = [row[column] for row in cells if row[column].strip().lower() not in MISSING]
         numeric.append(bool(filled) and all(is_number(text) for text in filled))
-    lines = ["| " + " | ".join(_cell(h) for h in header) + " |",
-             "|" + "".join("---:|" if right else "---|" for right in numeric)]
+    lines = [
+        "| " + " | ".join(_cell(h) for h in header) + " |",
+        "|" + "".join("---:|" if right else "---|" for right in numeric),
+    ]
     lines += ["| " + " | ".join(row) + " |" for row in cells]
     return "\n".join(lines) + "\n"

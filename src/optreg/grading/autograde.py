@@ -77,8 +77,13 @@ def _grading_config(course: Path, db: Path, task: dict):
 
     c = workspace_config(course, db_path=db)
     c.Autograde.autograde_preprocessors = [
-        GradeOutsideSandbox, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
-        AssignLatePenalties, CheckCellMetadata]
+        GradeOutsideSandbox,
+        ClearMetadataPreprocessor,
+        LimitOutput,
+        SaveAutoGrades,
+        AssignLatePenalties,
+        CheckCellMetadata,
+    ]
     c.OverwriteCells.add_missing_cells = True
     timeout = float(task["timeout"])
     c.GradeOutsideSandbox.hidden_tests = task["hidden_tests"]
@@ -87,8 +92,9 @@ def _grading_config(course: Path, db: Path, task: dict):
     c.GradeOutsideSandbox.budget = float(task.get("budget", 300))
     c.GradeOutsideSandbox.report = str(course / "report.json")
     if task.get("sandbox", True):
-        limits = Limits(**{"cpu_seconds": int(task.get("budget", 300)) + 10,
-                           **task.get("limits", {})})
+        limits = Limits(
+            **{"cpu_seconds": int(task.get("budget", 300)) + 10, **task.get("limits", {})}
+        )
         c.GradeOutsideSandbox.sandbox_prefix = sandbox_prefix(int(task["uid"]), limits)
     return c
 
@@ -137,8 +143,7 @@ def _feedback(course: Path, db: Path, task: dict) -> Path:
 
         config.HTMLExporter.sanitize_html = True
         config.SanitizeHTML.enabled = True
-        config.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor,
-                                                 SanitizeHTML]
+        config.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, SanitizeHTML]
         app = GenerateFeedback(coursedir=CourseDirectory(config=config), config=config)
         app.force = True
         app.log.setLevel(logging.ERROR)
@@ -162,8 +167,15 @@ def grade_student(task: dict) -> dict:
     ensure_venv_on_path()
     student, assignment = task["student_id"], task["assignment"]
     max_score, _ = max_scores(Path(task["master_db"]), assignment)
-    row = {"student_id": student, "assignment": assignment, "score": 0.0,
-           "max_score": max_score, "status": "graded", "message": "", "cells": {}}
+    row = {
+        "student_id": student,
+        "assignment": assignment,
+        "score": 0.0,
+        "max_score": max_score,
+        "status": "graded",
+        "message": "",
+        "cells": {},
+    }
     notes = list(task.get("notes", []))
     if task.get("problem"):
         row.update(status="invalid", message="; ".join([*notes, task["problem"]]))
@@ -204,8 +216,12 @@ def grade_student(task: dict) -> dict:
                 shutil.copy(html, target / html.name)
         row["message"] = "; ".join(notes)
     except Exception as exc:  # a grader failure must still give this student a row
-        row.update(status="error", score=0.0, cells={},
-                   message="; ".join([*notes, f"grading failed: {type(exc).__name__}: {exc}"]))
+        row.update(
+            status="error",
+            score=0.0,
+            cells={},
+            message="; ".join([*notes, f"grading failed: {type(exc).__name__}: {exc}"]),
+        )
         print(traceback.format_exc(), file=sys.stderr)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -74,8 +74,10 @@ def as_array(got, what: str) -> np.ndarray:
         array = np.asarray(got, dtype=float)
     except (TypeError, ValueError):
         if _HIDDEN.get():
-            raise Failed(f"{what}: expected numbers on a hidden case, got a value of type "
-                         f"{type(got).__name__}") from None
+            raise Failed(
+                f"{what}: expected numbers on a hidden case, got a value of type "
+                f"{type(got).__name__}"
+            ) from None
         raise Failed(f"{what}: expected numbers, got {_describe(got)}") from None
     return array
 
@@ -87,8 +89,9 @@ def close(got, want, what: str, rtol: float = 1e-7, atol: float = 1e-12) -> None
     want = np.asarray(want, dtype=float)
     if got is None or isinstance(got, str | bool):
         shown = type(got).__name__ if _HIDDEN.get() else _describe(got)
-        raise Failed(f"{what}: expected {'a number' if want.ndim == 0 else 'an array'}, "
-                     f"got {shown}")
+        raise Failed(
+            f"{what}: expected {'a number' if want.ndim == 0 else 'an array'}, got {shown}"
+        )
     got = as_array(got, what)
     if got.shape != want.shape:
         raise Failed(f"{what}: expected shape {want.shape}, got shape {got.shape}")
@@ -100,13 +103,17 @@ def close(got, want, what: str, rtol: float = 1e-7, atol: float = 1e-12) -> None
             error = np.abs(got - want) / np.maximum(np.abs(want), atol + 1e-300)
         worst = float(np.nanmax(np.where(ok, 0.0, error), initial=0.0))
         worst_text = f"{worst:.2g}" if np.isfinite(worst) and worst > 0 else "not a number"
-        raise Failed(f"{what}: wrong values on a hidden case: shape {got.shape} as expected, "
-                     f"{int((~ok).sum())} of {ok.size} values wrong, largest relative error "
-                     f"{worst_text}")
+        raise Failed(
+            f"{what}: wrong values on a hidden case: shape {got.shape} as expected, "
+            f"{int((~ok).sum())} of {ok.size} values wrong, largest relative error "
+            f"{worst_text}"
+        )
     if not ok.all():
         i = int(np.flatnonzero(~ok.ravel())[0])
-        raise Failed(f"{what}: expected {_show(want)} but got {_show(got)} (first difference at "
-                     f"flat index {i}: expected {want.ravel()[i]:.8g}, got {got.ravel()[i]:.8g})")
+        raise Failed(
+            f"{what}: expected {_show(want)} but got {_show(got)} (first difference at "
+            f"flat index {i}: expected {want.ravel()[i]:.8g}, got {got.ravel()[i]:.8g})"
+        )
 
 
 def _same(got, want) -> bool:
@@ -119,11 +126,17 @@ def _same(got, want) -> bool:
             except (TypeError, ValueError):
                 return False
     if isinstance(want, list | tuple):
-        return (isinstance(got, list | tuple) and len(got) == len(want)
-                and all(_same(g, w) for g, w in zip(got, want, strict=True)))
+        return (
+            isinstance(got, list | tuple)
+            and len(got) == len(want)
+            and all(_same(g, w) for g, w in zip(got, want, strict=True))
+        )
     if isinstance(want, dict):
-        return (isinstance(got, dict) and got.keys() == want.keys()
-                and all(_same(got[k], want[k]) for k in want))
+        return (
+            isinstance(got, dict)
+            and got.keys() == want.keys()
+            and all(_same(got[k], want[k]) for k in want)
+        )
     if isinstance(got, list | tuple | dict):
         return False
     if isinstance(got, float) and isinstance(want, float) and got != got and want != want:
@@ -135,8 +148,10 @@ def equal(got, want, what: str) -> None:
     """Fail unless ``got`` equals ``want`` exactly (lists and tuples alike, arrays elementwise)."""
     if not _same(got, want):
         if _HIDDEN.get():
-            raise Failed(f"{what}: wrong value on a hidden case (got a value of type "
-                         f"{type(got).__name__}{_size(got)})")
+            raise Failed(
+                f"{what}: wrong value on a hidden case (got a value of type "
+                f"{type(got).__name__}{_size(got)})"
+            )
         raise Failed(f"{what}: expected {_describe(want)}, got {_describe(got)}")
 
 
@@ -159,12 +174,14 @@ def pure(function, *args, **kwargs):
     value = function(*args, **kwargs)
     params = function.student.last.params
     after = function.student.last.after[0] if function.student.last.after else []
-    after = list(after) + list(args[len(after):]) if type(after) is list else list(args)
-    for i, (old, new) in enumerate(zip(before, after[:len(before)], strict=True)):
+    after = list(after) + list(args[len(after) :]) if type(after) is list else list(args)
+    for i, (old, new) in enumerate(zip(before, after[: len(before)], strict=True)):
         if old is not _SKIP and not _same(new, old):
             name = params[i] if i < len(params) else f"number {i + 1}"
-            raise Failed(f"{function.name} modified its argument {name} in place: return new "
-                         "arrays (or lists) instead")
+            raise Failed(
+                f"{function.name} modified its argument {name} in place: return new "
+                "arrays (or lists) instead"
+            )
     return value
 
 
@@ -186,6 +203,8 @@ def returns_copy(function, what: str) -> None:
     Memory sharing is only visible inside the student's process, so this is the worker's word:
     it can only cost a point, never give one (a lying worker keeps at most the point of a
     function whose values the grader verified)."""
-    check(not function.student.last.shares_memory,
-          f"{what} must return a new array: its result shares memory with the input (return a "
-          "copy, not a view)")
+    check(
+        not function.student.last.shares_memory,
+        f"{what} must return a new array: its result shares memory with the input (return a "
+        "copy, not a view)",
+    )

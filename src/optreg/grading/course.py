@@ -33,8 +33,9 @@ def load_course_config(root: Path) -> Config:
     return loader.load_config()
 
 
-def workspace_config(root: Path, *, db_path: Path, source: str = "source",
-                     release: str = "release") -> Config:
+def workspace_config(
+    root: Path, *, db_path: Path, source: str = "source", release: str = "release"
+) -> Config:
     """A self-contained nbgrader course directory at ``root`` (used for per-student grading)."""
     c = Config()
     c.CourseDirectory.course_id = COURSE_ID

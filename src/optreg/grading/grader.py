@@ -103,8 +103,9 @@ def _visible_namespace(nb: NotebookNode, source: str, student: Student) -> dict:
             imports = [n for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)]
             exec(compile(ast.Module(imports, []), "<course imports>", "exec"), namespace)  # noqa: S102
     tree = ast.parse(source)
-    loaded = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)
-              and isinstance(n.ctx, ast.Load)}
+    loaded = {
+        n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
+    }
     for name in loaded - set(namespace) - set(dir(builtins)):
         namespace[name] = Function(student._process, name, student)
     return namespace
@@ -121,8 +122,9 @@ def _failure_text(exc: BaseException, source: str | None = None) -> str:
         return "a visible check failed"
     if isinstance(exc, AssertionError):
         return "a check failed"
-    return (f"the checks could not use what the code returned: {type(exc).__name__}: "
-            f"{str(exc)[:300]}")
+    return (
+        f"the checks could not use what the code returned: {type(exc).__name__}: {str(exc)[:300]}"
+    )
 
 
 def _hidden_failure_text(test, exc: BaseException) -> str:
@@ -135,8 +137,10 @@ def _hidden_failure_text(test, exc: BaseException) -> str:
         return f"hidden test {name}: {exc}"
     if isinstance(exc, AssertionError):
         return f"hidden test {name}: a check failed on a hidden case"
-    return (f"hidden test {name}: the checks could not use what the code returned on a hidden "
-            f"case ({type(exc).__name__})")
+    return (
+        f"hidden test {name}: the checks could not use what the code returned on a hidden "
+        f"case ({type(exc).__name__})"
+    )
 
 
 def decide_visible(grade_id: str, visible: str, nb: NotebookNode, student: Student) -> Verdict:
@@ -165,8 +169,9 @@ def decide_hidden(verdict: Verdict, hidden: list, student: Student) -> Verdict:
     return verdict
 
 
-def decide(grade_id: str, visible: str, hidden: list, nb: NotebookNode,
-           student: Student) -> Verdict:
+def decide(
+    grade_id: str, visible: str, hidden: list, nb: NotebookNode, student: Student
+) -> Verdict:
     """The verdict of one test cell (see the module docstring)."""
     return decide_hidden(decide_visible(grade_id, visible, nb, student), hidden, student)
 
@@ -178,14 +183,25 @@ class Grading:
     notes: list[str]
 
 
-def grade_notebook(nb: NotebookNode, hidden: dict[str, list], prefix: list[str] | None = None,
-                   *, cell_timeout: float = 30, call_timeout: float = 10,
-                   budget: float = 300) -> Grading:
+def grade_notebook(
+    nb: NotebookNode,
+    hidden: dict[str, list],
+    prefix: list[str] | None = None,
+    *,
+    cell_timeout: float = 30,
+    call_timeout: float = 10,
+    budget: float = 300,
+) -> Grading:
     """Run the student's cells in the sandbox and decide every graded cell of ``nb``."""
     code_cells = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and not is_grade(c)]
-    process = StudentProcess([nb.cells[i].source for i in code_cells], prefix,
-                             cell_timeout=cell_timeout, call_timeout=call_timeout, budget=budget,
-                             labels=[i + 1 for i in code_cells])
+    process = StudentProcess(
+        [nb.cells[i].source for i in code_cells],
+        prefix,
+        cell_timeout=cell_timeout,
+        call_timeout=call_timeout,
+        budget=budget,
+        labels=[i + 1 for i in code_cells],
+    )
     student = Student(process)
     verdicts: dict[str, Verdict] = {}
     try:
@@ -195,8 +211,9 @@ def grade_notebook(nb: NotebookNode, hidden: dict[str, list], prefix: list[str] 
             process.notes.append(str(exc))
         # Every visible test first, then every hidden one: a hidden input never reaches the
         # student's process before a visible test (whose errors are shown in full) has run.
-        graded = [(c, _meta(c)["grade_id"]) for c in nb.cells
-                  if c.cell_type == "code" and is_grade(c)]
+        graded = [
+            (c, _meta(c)["grade_id"]) for c in nb.cells if c.cell_type == "code" and is_grade(c)
+        ]
         for _cell, grade_id in graded:
             if grade_id not in hidden:
                 raise KeyError(f"no hidden test marked @grades({grade_id!r})")
@@ -220,8 +237,9 @@ def _stream(text: str) -> NotebookNode:
 
 
 def _error(ename: str, evalue: str) -> NotebookNode:
-    return NotebookNode(output_type="error", ename=ename, evalue=evalue,
-                        traceback=[f"{ename}: {evalue}"])
+    return NotebookNode(
+        output_type="error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"]
+    )
 
 
 class GradeOutsideSandbox(NbGraderPreprocessor):
@@ -235,9 +253,14 @@ class GradeOutsideSandbox(NbGraderPreprocessor):
     report = Unicode("", help="where to write the notes (JSON)").tag(config=True)
 
     def preprocess(self, nb, resources):
-        grading = grade_notebook(nb, load_hidden(Path(self.hidden_tests)), self.sandbox_prefix,
-                                 cell_timeout=self.cell_timeout, call_timeout=self.call_timeout,
-                                 budget=self.budget)
+        grading = grade_notebook(
+            nb,
+            load_hidden(Path(self.hidden_tests)),
+            self.sandbox_prefix,
+            cell_timeout=self.cell_timeout,
+            call_timeout=self.call_timeout,
+            budget=self.budget,
+        )
         room = TOTAL_OUTPUT  # feedback stays small whatever the cells print
         for index, cell in enumerate(nb.cells):
             if cell.cell_type != "code":
@@ -245,14 +268,20 @@ class GradeOutsideSandbox(NbGraderPreprocessor):
             cell.execution_count = None
             if is_grade(cell):
                 verdict = grading.verdicts[_meta(cell)["grade_id"]]
-                cell.outputs = ([_stream("passed: every check of this cell\n")] if verdict.passed
-                                else [_error("AssertionError", verdict.message[:2000])])
+                cell.outputs = (
+                    [_stream("passed: every check of this cell\n")]
+                    if verdict.passed
+                    else [_error("AssertionError", verdict.message[:2000])]
+                )
                 continue
             output, error = grading.cell_results.get(index, ("", None))
             if len(output) + len(error or "") > room:
-                output = output[:max(room, 0)] + (
+                output = output[: max(room, 0)] + (
                     f"\n[output not kept: the notebook's outputs exceed {TOTAL_OUTPUT} "
-                    "characters]\n" if room > -1 else "")
+                    "characters]\n"
+                    if room > -1
+                    else ""
+                )
                 error, room = None, -1
             else:
                 room -= len(output) + len(error or "")
@@ -260,7 +289,12 @@ class GradeOutsideSandbox(NbGraderPreprocessor):
             if error:
                 cell.outputs.append(_error(*(error.split(": ", 1) + [""])[:2]))
         if self.report:
-            Path(self.report).write_text(json.dumps({
-                "notes": grading.notes,
-                "verdicts": {g: [v.passed, v.message] for g, v in grading.verdicts.items()}}))
+            Path(self.report).write_text(
+                json.dumps(
+                    {
+                        "notes": grading.notes,
+                        "verdicts": {g: [v.passed, v.message] for g, v in grading.verdicts.items()},
+                    }
+                )
+            )
         return nb, resources

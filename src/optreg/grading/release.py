@@ -33,8 +33,9 @@ def make_sources(root: Path, dest: Path | None = None) -> list[Path]:
     return namespace["build"](dest or root / "solutions")
 
 
-def release_to(root: Path, dest: Path, assignments: tuple[str, ...] = ASSIGNMENTS,
-               db_path: Path | None = None) -> list[Path]:
+def release_to(
+    root: Path, dest: Path, assignments: tuple[str, ...] = ASSIGNMENTS, db_path: Path | None = None
+) -> list[Path]:
     """Generate the student versions of ``assignments`` into ``dest/<a>/`` with nbgrader.
 
     The gradebook that nbgrader fills on the way (it holds the hidden tests) goes to ``db_path``
@@ -63,8 +64,9 @@ def release_to(root: Path, dest: Path, assignments: tuple[str, ...] = ASSIGNMENT
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m optreg.grading.release",
-                                     description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m optreg.grading.release", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("assignments", nargs="*", default=list(ASSIGNMENTS))
     parser.add_argument("--course-root", type=Path, default=None)
     args = parser.parse_args(argv)

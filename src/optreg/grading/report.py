@@ -16,22 +16,30 @@ def question_table(rows: list[dict], max_points: dict[str, float]) -> list[dict]
     for question, points in max_points.items():
         scores = [float(r.get("cells", {}).get(question, 0.0)) for r in graded]
         n = len(scores)
-        table.append({
-            "question": question, "points": points, "students": n,
-            "mean": sum(scores) / n if n else 0.0,
-            "full": sum(s >= points for s in scores),
-            "partial": sum(0 < s < points for s in scores),
-            "zero": sum(s <= 0 for s in scores),
-        })
+        table.append(
+            {
+                "question": question,
+                "points": points,
+                "students": n,
+                "mean": sum(scores) / n if n else 0.0,
+                "full": sum(s >= points for s in scores),
+                "partial": sum(0 < s < points for s in scores),
+                "zero": sum(s <= 0 for s in scores),
+            }
+        )
     totals = [float(r["score"]) for r in graded]
     total_points = sum(max_points.values())
-    table.append({
-        "question": "TOTAL", "points": total_points, "students": len(totals),
-        "mean": sum(totals) / len(totals) if totals else 0.0,
-        "full": sum(t >= total_points for t in totals),
-        "partial": sum(0 < t < total_points for t in totals),
-        "zero": sum(t <= 0 for t in totals),
-    })
+    table.append(
+        {
+            "question": "TOTAL",
+            "points": total_points,
+            "students": len(totals),
+            "mean": sum(totals) / len(totals) if totals else 0.0,
+            "full": sum(t >= total_points for t in totals),
+            "partial": sum(0 < t < total_points for t in totals),
+            "zero": sum(t <= 0 for t in totals),
+        }
+    )
     return table
 
 
@@ -48,13 +56,19 @@ def write_summary(out: Path, rows: list[dict], max_points: dict[str, float]) -> 
     statuses: dict[str, int] = {}
     for row in rows:
         statuses[row["status"]] = statuses.get(row["status"], 0) + 1
-    lines = [f"# Grading summary: {rows[0]['assignment'] if rows else ''}", "",
-             "Students: " + ", ".join(f"{n} {s}" for s, n in sorted(statuses.items())), "",
-             "| question | points | mean | full | partial | zero |",
-             "|---|---:|---:|---:|---:|---:|"]
+    lines = [
+        f"# Grading summary: {rows[0]['assignment'] if rows else ''}",
+        "",
+        "Students: " + ", ".join(f"{n} {s}" for s, n in sorted(statuses.items())),
+        "",
+        "| question | points | mean | full | partial | zero |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
     for e in table:
-        lines.append(f"| {e['question']} | {e['points']:g} | {e['mean']:.2f} | {e['full']} | "
-                     f"{e['partial']} | {e['zero']} |")
+        lines.append(
+            f"| {e['question']} | {e['points']:g} | {e['mean']:.2f} | {e['full']} | "
+            f"{e['partial']} | {e['zero']} |"
+        )
     lines += ["", "![score distribution per question](summary.png)", ""]
     write_atomic(out / "summary.md", "\n".join(lines))
     _plot(out / "summary.png", rows, table)
@@ -74,8 +88,13 @@ def _plot(path: Path, rows: list[dict], table: list[dict]) -> None:
     full = [e["full"] for e in questions]
     left.barh(names, zero, color="#d62728", label="0")
     left.barh(names, partial, left=zero, color="#ff7f0e", label="partial")
-    left.barh(names, full, left=[z + p for z, p in zip(zero, partial, strict=True)],
-              color="#2ca02c", label="full")
+    left.barh(
+        names,
+        full,
+        left=[z + p for z, p in zip(zero, partial, strict=True)],
+        color="#2ca02c",
+        label="full",
+    )
     left.invert_yaxis()
     left.set_xlabel("students")
     left.set_title("score per question")

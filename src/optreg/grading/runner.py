@@ -80,8 +80,13 @@ class Worker:
     def _start(self) -> subprocess.Popen:
         log = open(self.log_path, "a")  # noqa: SIM115 (kept open by the child)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "optreg.grading.autograde"], stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=log, text=True, start_new_session=True)
+            [sys.executable, "-m", "optreg.grading.autograde"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+            start_new_session=True,
+        )
         log.close()
         return self.proc
 
@@ -154,14 +159,21 @@ def grade_class(run: GradingRun) -> list[dict]:
 
     def task_for(sub: Submission) -> dict:
         return {
-            "student_id": sub.student_id, "assignment": run.assignment,
-            "notebook": str(sub.notebook) if sub.notebook else None, "notes": sub.notes,
-            "problem": sub.problem, "hidden_tests": str(hidden),
-            "master_db": str(master_db), "release_nb": str(release_nb),
+            "student_id": sub.student_id,
+            "assignment": run.assignment,
+            "notebook": str(sub.notebook) if sub.notebook else None,
+            "notes": sub.notes,
+            "problem": sub.problem,
+            "hidden_tests": str(hidden),
+            "master_db": str(master_db),
+            "release_nb": str(release_nb),
             "feedback_dir": str(run.out / "feedback" / sub.student_id) if run.feedback else "",
-            "timeout": run.timeout, "call_timeout": run.call_timeout, "budget": run.budget,
+            "timeout": run.timeout,
+            "call_timeout": run.call_timeout,
+            "budget": run.budget,
             "uid": uid_base + index[sub.student_id] % 1000,
-            "sandbox": run.sandbox, "limits": run.limits,
+            "sandbox": run.sandbox,
+            "limits": run.limits,
         }
 
     pending: queue.Queue[Submission] = queue.Queue()
@@ -181,18 +193,25 @@ def grade_class(run: GradingRun) -> list[dict]:
             if stopping.is_set():  # interrupted: this student stays ungraded, for the re-run
                 return
             if row is None:
-                row = {"student_id": sub.student_id, "assignment": run.assignment,
-                       "score": 0.0, "max_score": max_scores(master_db, run.assignment)[0],
-                       "status": "error", "cells": {},
-                       "message": f"grading stopped: no result within {wall_limit:.0f} s or "
-                                  "the grading process died"}
+                row = {
+                    "student_id": sub.student_id,
+                    "assignment": run.assignment,
+                    "score": 0.0,
+                    "max_score": max_scores(master_db, run.assignment)[0],
+                    "status": "error",
+                    "cells": {},
+                    "message": f"grading stopped: no result within {wall_limit:.0f} s or "
+                    "the grading process died",
+                }
             if run.feedback and row["status"] != "graded":
                 write_status_page(run.out / "feedback" / sub.student_id, row)
             write_atomic(state_dir / f"{sub.student_id}.json", json.dumps(row))
             with lock:
                 finished[0] += 1
-                run.log(f"[{finished[0]}/{len(todo)}] {sub.student_id}: {row['score']:g}/"
-                        f"{row['max_score']:g} {row['status']}")
+                run.log(
+                    f"[{finished[0]}/{len(todo)}] {sub.student_id}: {row['score']:g}/"
+                    f"{row['max_score']:g} {row['status']}"
+                )
 
     threads = [threading.Thread(target=serve, args=(w,), daemon=True) for w in workers]
     try:
@@ -216,10 +235,12 @@ def write_status_page(folder: Path, row: dict) -> None:
     """Feedback for a submission that could not be graded: why, in one page."""
     import html
 
-    text = (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{row['assignment']}"
-            f"</title></head><body><h1>{html.escape(row['assignment'])}: "
-            f"{row['score']:g} / {row['max_score']:g}</h1><p>Status: {html.escape(row['status'])}"
-            f"</p><p>{html.escape(clean_text(row['message']))}</p></body></html>\n")
+    text = (
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{row['assignment']}"
+        f"</title></head><body><h1>{html.escape(row['assignment'])}: "
+        f"{row['score']:g} / {row['max_score']:g}</h1><p>Status: {html.escape(row['status'])}"
+        f"</p><p>{html.escape(clean_text(row['message']))}</p></body></html>\n"
+    )
     write_atomic(folder / f"{row['assignment']}.html", text)
 
 
@@ -227,10 +248,16 @@ def write_grades_csv(path: Path, rows: list[dict]) -> None:
     import io
 
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, extrasaction="ignore",
-                            lineterminator="\n")
+    writer = csv.DictWriter(
+        buffer, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\n"
+    )
     writer.writeheader()
     for row in rows:
-        writer.writerow({**{k: clean_text(v) for k, v in row.items() if k in CSV_COLUMNS},
-                         "score": f"{row['score']:g}", "max_score": f"{row['max_score']:g}"})
+        writer.writerow(
+            {
+                **{k: clean_text(v) for k, v in row.items() if k in CSV_COLUMNS},
+                "score": f"{row['score']:g}",
+                "max_score": f"{row['max_score']:g}",
+            }
+        )
     write_atomic(path, buffer.getvalue())

@@ -70,16 +70,22 @@ def _ancestors(path: Path) -> list[str]:
 
 def _python_dirs() -> list[Path]:
     """The interpreter and its libraries: the venv (if any) and the base installation."""
-    dirs = {Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(),
-            Path(sys.executable).resolve().parent.parent}
+    dirs = {
+        Path(sys.prefix).resolve(),
+        Path(sys.base_prefix).resolve(),
+        Path(sys.executable).resolve().parent.parent,
+    }
     return sorted(d for d in dirs if not any(str(d).startswith(s + "/") for s in SYSTEM_DIRS))
 
 
 def _site_packages() -> list[Path]:
     """The ``site-packages`` folders of the Python installation bound into the sandbox."""
     version = f"python{sys.version_info.major}.{sys.version_info.minor}"
-    return [folder / "lib" / version / "site-packages" for folder in _python_dirs()
-            if (folder / "lib" / version / "site-packages").is_dir()]
+    return [
+        folder / "lib" / version / "site-packages"
+        for folder in _python_dirs()
+        if (folder / "lib" / version / "site-packages").is_dir()
+    ]
 
 
 _MOUNT_POINT: list[str] = []
@@ -95,11 +101,25 @@ def _scratch_mount_point() -> str | None:
 
         folder = tempfile.mkdtemp(prefix="optreg-scratch-")
         atexit.register(os.rmdir, folder)
-        probe = ["unshare", "--mount", "--propagation", "private", "--", "mount", "-t", "tmpfs",
-                 "-o", "size=65536,nr_inodes=16", "tmpfs", folder]
+        probe = [
+            "unshare",
+            "--mount",
+            "--propagation",
+            "private",
+            "--",
+            "mount",
+            "-t",
+            "tmpfs",
+            "-o",
+            "size=65536,nr_inodes=16",
+            "tmpfs",
+            folder,
+        ]
         try:
-            ok = shutil.which("unshare") is not None and subprocess.run(
-                probe, capture_output=True, timeout=30).returncode == 0
+            ok = (
+                shutil.which("unshare") is not None
+                and subprocess.run(probe, capture_output=True, timeout=30).returncode == 0
+            )
         except (OSError, subprocess.SubprocessError):
             ok = False
         _MOUNT_POINT.append(folder if ok else "")
@@ -112,19 +132,37 @@ def _scratch_args(limits: Limits) -> tuple[list[str], list[str]]:
     folder = _scratch_mount_point()
     if folder is None:
         return [], ["--perms", "1777", "--size", str(size), "--tmpfs", SCRATCH]
-    mount = (f'mount -t tmpfs -o size={size},nr_inodes={limits.scratch_inodes},mode=1777 '
-             'tmpfs "$0" && exec "$@"')
-    return (["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", mount, folder],
-            ["--bind", folder, SCRATCH])
+    mount = (
+        f"mount -t tmpfs -o size={size},nr_inodes={limits.scratch_inodes},mode=1777 "
+        'tmpfs "$0" && exec "$@"'
+    )
+    return (
+        ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", mount, folder],
+        ["--bind", folder, SCRATCH],
+    )
 
 
 def sandbox_prefix(uid: int, limits: Limits) -> list[str]:
     """The command prefix that runs a program in the sandbox described in the module docstring."""
     before, scratch = _scratch_args(limits)
-    args = ["prlimit", *limits.prlimit_args(), "--", *before, "bwrap",
-            "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
-            "--die-with-parent", "--new-session", "--clearenv",
-            "--proc", "/proc", "--dev", "/dev"]
+    args = [
+        "prlimit",
+        *limits.prlimit_args(),
+        "--",
+        *before,
+        "bwrap",
+        "--unshare-net",
+        "--unshare-pid",
+        "--unshare-ipc",
+        "--unshare-uts",
+        "--die-with-parent",
+        "--new-session",
+        "--clearenv",
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+    ]
     for system_dir in SYSTEM_DIRS:
         if os.path.islink(system_dir):
             args += ["--symlink", os.readlink(system_dir), system_dir]
@@ -160,8 +198,14 @@ def sandbox_prefix(uid: int, limits: Limits) -> list[str]:
     }
     for key, value in env.items():
         args += ["--setenv", key, value]
-    args += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
-             "--no-new-privs", "--"]
+    args += [
+        "setpriv",
+        f"--reuid={uid}",
+        f"--regid={uid}",
+        "--clear-groups",
+        "--no-new-privs",
+        "--",
+    ]
     return args
 
 

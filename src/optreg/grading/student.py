@@ -76,9 +76,17 @@ class Call:
 class StudentProcess:
     """One student's worker (see the module docstring)."""
 
-    def __init__(self, cells: list[str], prefix: list[str] | None = None, *,
-                 cell_timeout: float = 30, call_timeout: float = 30, budget: float = 600,
-                 python: str = sys.executable, labels: list[int] | None = None):
+    def __init__(
+        self,
+        cells: list[str],
+        prefix: list[str] | None = None,
+        *,
+        cell_timeout: float = 30,
+        call_timeout: float = 30,
+        budget: float = 600,
+        python: str = sys.executable,
+        labels: list[int] | None = None,
+    ):
         self.cells, self.prefix, self.python = list(cells), list(prefix or []), python
         self.labels = list(labels) if labels is not None else list(range(1, len(cells) + 1))
         self.cell_timeout, self.call_timeout = cell_timeout, call_timeout
@@ -95,9 +103,13 @@ class StudentProcess:
         self.stop()
         self.starts += 1
         self.proc = subprocess.Popen(
-            [*self.prefix, self.python, "-I", "-c", worker_source()], stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True,
-            bufsize=0)
+            [*self.prefix, self.python, "-I", "-c", worker_source()],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+            bufsize=0,
+        )
         os.set_blocking(self.proc.stdin.fileno(), False)
         self.buffer = bytearray()
 
@@ -128,7 +140,7 @@ class StudentProcess:
             if left <= 0 or not select.select([], [fd], [], left)[1]:
                 raise _Gone("did not read its input in time")
             try:
-                data = data[os.write(fd, data):]
+                data = data[os.write(fd, data) :]
             except (BrokenPipeError, OSError):
                 raise _Gone("stopped") from None
 
@@ -140,8 +152,8 @@ class StudentProcess:
                 if size > wire.MAX_REPLY:  # refused before reading it
                     raise _Gone(f"sent a message of {size} bytes (at most {wire.MAX_REPLY})")
                 if len(self.buffer) >= 8 + size:
-                    frame = bytes(self.buffer[8:8 + size])
-                    del self.buffer[:8 + size]
+                    frame = bytes(self.buffer[8 : 8 + size])
+                    del self.buffer[: 8 + size]
                     try:
                         return wire.parse_frame(frame, wire.MAX_REPLY)
                     except wire.WireError as exc:
@@ -164,8 +176,14 @@ class StudentProcess:
             self._spawn()
             current = None
             try:
-                self._send({"op": "run", "cells": [[i, self.cells[i]] for i in todo],
-                            "timeout": self.cell_timeout}, self._limit(30))
+                self._send(
+                    {
+                        "op": "run",
+                        "cells": [[i, self.cells[i]] for i in todo],
+                        "timeout": self.cell_timeout,
+                    },
+                    self._limit(30),
+                )
                 for index in todo:
                     current = index
                     reply = self._receive(self._limit(self.cell_timeout + GRACE))
@@ -174,24 +192,33 @@ class StudentProcess:
                     output, error = reply.get("output"), reply.get("error")
                     self.results[index] = (  # the worker caps these; a lying one is capped here
                         output[:OUTPUT_LIMIT] if type(output) is str else "",
-                        error[:1000] if type(error) is str else None if error is None else "?")
-                    note = (f"cell {self.labels[index]} ran past the time limit: stopped, the "
-                            "next cells were run")
-                    if type(error) is str and error.startswith("TimeLimit") and (
-                            note not in self.notes):
+                        error[:1000] if type(error) is str else None if error is None else "?",
+                    )
+                    note = (
+                        f"cell {self.labels[index]} ran past the time limit: stopped, the "
+                        "next cells were run"
+                    )
+                    if (
+                        type(error) is str
+                        and error.startswith("TimeLimit")
+                        and (note not in self.notes)
+                    ):
                         self.notes.append(note)
                 return
             except _Gone as gone:
                 self.stop()
-                why = {"time limit": "ran past the time limit",
-                       "died": "stopped the student's process (a crash, exit() or the memory "
-                               "limit)"}.get(str(gone), f"stopped the student's process ({gone})")
+                why = {
+                    "time limit": "ran past the time limit",
+                    "died": "stopped the student's process (a crash, exit() or the memory limit)",
+                }.get(str(gone), f"stopped the student's process ({gone})")
                 if current is None:
-                    raise StudentFailure(f"the student's process could not start ({gone})"
-                                         ) from None
+                    raise StudentFailure(
+                        f"the student's process could not start ({gone})"
+                    ) from None
                 self.skipped[current] = why
-                self.notes.append(f"cell {self.labels[current]} {why}: skipped, the rest was run "
-                                  "without it")
+                self.notes.append(
+                    f"cell {self.labels[current]} {why}: skipped, the rest was run without it"
+                )
 
     # -- calling the student's functions -----------------------------------------------------
     def call(self, name: str, args: tuple, kwargs: dict) -> tuple[object, list, Call]:
@@ -200,8 +227,13 @@ class StudentProcess:
             self.start()
         callbacks: dict = {}
         try:
-            request = {"op": "call", "name": name, "args": wire.encode(list(args), callbacks),
-                       "kwargs": wire.encode(kwargs, callbacks), "timeout": self.call_timeout}
+            request = {
+                "op": "call",
+                "name": name,
+                "args": wire.encode(list(args), callbacks),
+                "kwargs": wire.encode(kwargs, callbacks),
+                "timeout": self.call_timeout,
+            }
         except wire.WireError as exc:
             raise TypeError(f"hidden test passes an unsupported value: {exc}") from None
         deadline = self._limit(self.call_timeout + GRACE)
@@ -219,11 +251,14 @@ class StudentProcess:
         except _Gone as gone:
             self.stop()
             if str(gone) == "time limit":
-                raise StudentFailure(f"{name} did not return within {self.call_timeout:g} s"
-                                     ) from None
+                raise StudentFailure(
+                    f"{name} did not return within {self.call_timeout:g} s"
+                ) from None
             why = "a crash, exit() or the memory limit" if str(gone) == "died" else gone
-            raise StudentFailure(f"{name} stopped the student's process ({why})",
-                                 f"{name} stopped the student's process") from None
+            raise StudentFailure(
+                f"{name} stopped the student's process ({why})",
+                f"{name} stopped the student's process",
+            ) from None
         return self._result(name, reply)
 
     @staticmethod
@@ -245,20 +280,28 @@ class StudentProcess:
         if reply.get("op") != "result":
             raise StudentFailure(f"{name}: the student's process broke the protocol")
         if "raised" in reply:
-            raise StudentFailure(f"{name} raised {str(reply['raised'])[:500]}",
-                                 f"{name} raised {_exception_name(reply['raised'])}")
+            raise StudentFailure(
+                f"{name} raised {str(reply['raised'])[:500]}",
+                f"{name} raised {_exception_name(reply['raised'])}",
+            )
         if "bad_value" in reply:
-            raise StudentFailure(f"{name} returned {str(reply['bad_value'])[:500]}",
-                                 f"{name} returned a value that is not plain data")
+            raise StudentFailure(
+                f"{name} returned {str(reply['bad_value'])[:500]}",
+                f"{name} returned a value that is not plain data",
+            )
         try:
             value = wire.decode(reply.get("value"))
             after = wire.decode(reply.get("after"), callback=lambda key: None)
         except wire.WireError as exc:
-            raise StudentFailure(f"{name} returned {exc}",
-                                 f"{name} returned a value that is not plain data") from None
+            raise StudentFailure(
+                f"{name} returned {exc}", f"{name} returned a value that is not plain data"
+            ) from None
         params = reply.get("params")
-        params = ([p for p in params if type(p) is str and p.isidentifier() and len(p) <= 40]
-                  if type(params) is list else [])
+        params = (
+            [p for p in params if type(p) is str and p.isidentifier() and len(p) <= 40]
+            if type(params) is list
+            else []
+        )
         output = reply.get("output") if type(reply.get("output")) is str else ""
         if type(after) is not list or len(after) != 2:
             after = [[], {}]
@@ -285,10 +328,11 @@ class Function:
 
     def __call__(self, *args, **kwargs):
         value, (after_args, after_kwargs), call = self.process.call(self.name, args, kwargs)
-        for original, new in zip(args, after_args if type(after_args) is list else [],
-                                 strict=False):
+        for original, new in zip(
+            args, after_args if type(after_args) is list else [], strict=False
+        ):
             advance_generators(original, new)
-        for key, new in (after_kwargs.items() if type(after_kwargs) is dict else []):
+        for key, new in after_kwargs.items() if type(after_kwargs) is dict else []:
             if key in kwargs:
                 advance_generators(kwargs[key], new)
         self.student.last = call

@@ -52,8 +52,9 @@ def _bad_unicode(value, depth: int = 0) -> bool:
     if isinstance(value, list):
         return any(_bad_unicode(v, depth + 1) for v in value)
     if isinstance(value, dict):
-        return any(_bad_unicode(k, depth + 1) or _bad_unicode(v, depth + 1)
-                   for k, v in value.items())
+        return any(
+            _bad_unicode(k, depth + 1) or _bad_unicode(v, depth + 1) for k, v in value.items()
+        )
     return False
 
 
@@ -86,9 +87,12 @@ def link_problem(folder: Path, path: Path) -> str | None:
 
 def _notebooks_in(folder: Path) -> list[Path]:
     return sorted(
-        (p for p in folder.rglob("*.ipynb")
-         if (p.is_file() or p.is_symlink())
-         and not IGNORED_PARTS & set(p.relative_to(folder).parts)),
+        (
+            p
+            for p in folder.rglob("*.ipynb")
+            if (p.is_file() or p.is_symlink())
+            and not IGNORED_PARTS & set(p.relative_to(folder).parts)
+        ),
         key=lambda p: (len(p.relative_to(folder).parts), str(p)),
     )
 
@@ -119,8 +123,11 @@ def unpack_zip(archive: Path, dest: Path, refused: dict | None = None) -> Path:
     dest.mkdir(parents=True, exist_ok=True)
     refused = {} if refused is None else refused
     with zipfile.ZipFile(archive) as zf:
-        members = [m for m in zf.infolist() if not m.is_dir()
-                   and not IGNORED_PARTS & set(Path(m.filename).parts)]
+        members = [
+            m
+            for m in zf.infolist()
+            if not m.is_dir() and not IGNORED_PARTS & set(Path(m.filename).parts)
+        ]
         if sum(m.file_size for m in members) > MAX_ZIP_BYTES:
             raise ValueError(f"{archive}: more than {MAX_ZIP_BYTES} bytes uncompressed")
         kept = []
@@ -129,9 +136,16 @@ def unpack_zip(archive: Path, dest: Path, refused: dict | None = None) -> Path:
             if m.filename.startswith("/") or ".." in parts or not parts:
                 owner = parts[0] if parts and parts[0] not in ("/", "..") else ""
                 name = clean_text(m.filename)[:200]
-                refused[owner] = "; ".join(filter(None, [
-                    refused.get(owner), f"archive member {name!r} points outside the archive: "
-                                        "refused, not extracted"]))
+                refused[owner] = "; ".join(
+                    filter(
+                        None,
+                        [
+                            refused.get(owner),
+                            f"archive member {name!r} points outside the archive: "
+                            "refused, not extracted",
+                        ],
+                    )
+                )
                 continue
             kept.append(m)
         members = kept
@@ -184,16 +198,21 @@ def read_tolerant(path: Path) -> NotebookNode:
     try:
         data = json.loads(path.read_bytes().decode("utf-8", errors="replace"))
     except json.JSONDecodeError as exc:
-        raise InvalidNotebook(f"{path.name} is not valid JSON ({exc.msg}, line {exc.lineno})"
-                              ) from None
+        raise InvalidNotebook(
+            f"{path.name} is not valid JSON ({exc.msg}, line {exc.lineno})"
+        ) from None
     if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
         raise InvalidNotebook(f"{path.name} is not a Jupyter notebook (no list of cells)")
     if len(data["cells"]) > MAX_CELLS:
-        raise InvalidNotebook(f"{path.name} has {len(data['cells'])} cells, more than the "
-                              f"{MAX_CELLS} a submission may have")
+        raise InvalidNotebook(
+            f"{path.name} has {len(data['cells'])} cells, more than the "
+            f"{MAX_CELLS} a submission may have"
+        )
     if _bad_unicode(data):
-        raise InvalidNotebook(f"{path.name} contains text that is not valid Unicode (an escaped "
-                              "lone surrogate such as \\ud800 in its JSON)")
+        raise InvalidNotebook(
+            f"{path.name} contains text that is not valid Unicode (an escaped "
+            "lone surrogate such as \\ud800 in its JSON)"
+        )
     nb = nbformat.v4.new_notebook()
     for raw in data["cells"]:
         if not isinstance(raw, dict):
@@ -234,8 +253,10 @@ def rebuild(student: NotebookNode, release: NotebookNode) -> tuple[NotebookNode,
         gid = _grade_id(cell)
         if gid not in known:
             if gid is not None or "nbgrader" in cell.metadata:
-                notes.append("removed grading metadata from an extra cell "
-                             f"({clean_text(gid)[:60] if gid else 'no id'})")
+                notes.append(
+                    "removed grading metadata from an extra cell "
+                    f"({clean_text(gid)[:60] if gid else 'no id'})"
+                )
             cell.metadata.pop("nbgrader", None)
             cells.append(cell)
             continue

@@ -27,8 +27,10 @@ def validate(notebook: Path, timeout: int = 30) -> int:
     problems = 0
     for cell in results.get("type_changed", []):
         problems += 1
-        print(f"CELL TYPE CHANGED (was {cell['new_type']}, now {cell['old_type']}):\n"
-              f"{cell['source'][:300]}\n")
+        print(
+            f"CELL TYPE CHANGED (was {cell['new_type']}, now {cell['old_type']}):\n"
+            f"{cell['source'][:300]}\n"
+        )
     for cell in results.get("changed", []):
         problems += 1
         print(f"READ-ONLY CELL CHANGED:\n{cell['source'][:300]}\n")

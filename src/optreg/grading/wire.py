@@ -30,8 +30,22 @@ MAX_REPLY = 16 * 1024 * 1024  # the most a student's process may send in one mes
 MAX_CONTAINERS = 200_000  # JSON lists and objects in one message
 MAX_DEPTH = 32
 MAX_ELEMENTS = 20_000_000
-DTYPES = frozenset({"bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
-                    "uint64", "float16", "float32", "float64"})
+DTYPES = frozenset(
+    {
+        "bool",
+        "int8",
+        "int16",
+        "int32",
+        "int64",
+        "uint8",
+        "uint16",
+        "uint32",
+        "uint64",
+        "float16",
+        "float32",
+        "float64",
+    }
+)
 SCALARS = (type(None), bool, int, float, str)
 
 
@@ -65,8 +79,10 @@ def encode(value, callbacks: dict | None = None, _depth: int = 0):
     if isinstance(value, np.ndarray):
         array = np.ascontiguousarray(np.asarray(value))
         if array.dtype.name not in DTYPES:
-            raise WireError(f"an array of dtype {array.dtype} is not a supported value "
-                            "(numbers or booleans only)")
+            raise WireError(
+                f"an array of dtype {array.dtype} is not a supported value "
+                "(numbers or booleans only)"
+            )
         data = base64.b64encode(array.tobytes()).decode("ascii")
         return {"a": [array.dtype.name, list(array.shape), data]}
     if kind is list:
@@ -88,8 +104,10 @@ def encode(value, callbacks: dict | None = None, _depth: int = 0):
         key = len(callbacks)
         callbacks[key] = value
         return {"c": key}
-    raise WireError(f"a value of type {_type_name(value)} is not supported (numbers, strings, "
-                    "NumPy arrays, and lists, tuples and dicts of those)")
+    raise WireError(
+        f"a value of type {_type_name(value)} is not supported (numbers, strings, "
+        "NumPy arrays, and lists, tuples and dicts of those)"
+    )
 
 
 def _state(raw) -> dict:
@@ -97,14 +115,23 @@ def _state(raw) -> dict:
     if type(raw) is not dict or set(raw) != {"bit_generator", "state", "has_uint32", "uinteger"}:
         raise WireError("malformed generator state")
     inner = raw["state"]
-    if (raw["bit_generator"] != "PCG64" or type(inner) is not dict
-            or set(inner) != {"state", "inc"}
-            or not all(type(inner[k]) is int and 0 <= inner[k] < 2**128 for k in inner)
-            or type(raw["has_uint32"]) is not int or type(raw["uinteger"]) is not int
-            or not 0 <= raw["uinteger"] < 2**32 or raw["has_uint32"] not in (0, 1)):
+    if (
+        raw["bit_generator"] != "PCG64"
+        or type(inner) is not dict
+        or set(inner) != {"state", "inc"}
+        or not all(type(inner[k]) is int and 0 <= inner[k] < 2**128 for k in inner)
+        or type(raw["has_uint32"]) is not int
+        or type(raw["uinteger"]) is not int
+        or not 0 <= raw["uinteger"] < 2**32
+        or raw["has_uint32"] not in (0, 1)
+    ):
         raise WireError("malformed generator state")
-    return {"bit_generator": "PCG64", "state": dict(inner), "has_uint32": raw["has_uint32"],
-            "uinteger": raw["uinteger"]}
+    return {
+        "bit_generator": "PCG64",
+        "state": dict(inner),
+        "has_uint32": raw["has_uint32"],
+        "uinteger": raw["uinteger"],
+    }
 
 
 def generator(state: dict) -> np.random.Generator:
@@ -119,8 +146,11 @@ def _array(spec) -> np.ndarray:
     dtype, shape, data = spec
     if type(dtype) is not str or dtype not in DTYPES:
         raise WireError(f"array dtype {str(dtype)[:40]!r} is not allowed")
-    if (type(shape) is not list or len(shape) > MAX_DEPTH
-            or not all(type(n) is int and 0 <= n <= MAX_ELEMENTS for n in shape)):
+    if (
+        type(shape) is not list
+        or len(shape) > MAX_DEPTH
+        or not all(type(n) is int and 0 <= n <= MAX_ELEMENTS for n in shape)
+    ):
         raise WireError("malformed array shape")
     count = 1
     for n in shape:
@@ -132,8 +162,9 @@ def _array(spec) -> np.ndarray:
     except (ValueError, UnicodeEncodeError):
         raise WireError("malformed array data") from None
     if len(raw) != count * np.dtype(dtype).itemsize:
-        raise WireError(f"array data of {len(raw)} bytes does not fit shape {tuple(shape)} "
-                        f"and dtype {dtype}")
+        raise WireError(
+            f"array data of {len(raw)} bytes does not fit shape {tuple(shape)} and dtype {dtype}"
+        )
     return np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
 
 
@@ -150,7 +181,7 @@ def decode(obj, callback=None, _depth: int = 0):
         return [decode(v, callback, _depth + 1) for v in obj]
     if kind is not dict or len(obj) != 1:
         raise WireError(f"malformed value of type {kind.__name__}")
-    (tag, body), = obj.items()
+    ((tag, body),) = obj.items()
     if tag == "a":
         return _array(body)
     if tag == "t" and type(body) is list:
@@ -211,8 +242,7 @@ def parse_frame(data: bytes, max_size: int = MAX_FRAME) -> dict:
     if depth > MAX_DEPTH + 4:
         raise WireError(f"a message nested {depth} levels deep (at most {MAX_DEPTH + 4})")
     if containers > MAX_CONTAINERS:
-        raise WireError(f"a message of {containers} lists and objects (at most "
-                        f"{MAX_CONTAINERS})")
+        raise WireError(f"a message of {containers} lists and objects (at most {MAX_CONTAINERS})")
     try:
         message = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):

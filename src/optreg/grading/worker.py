@@ -97,8 +97,10 @@ def _shares(value, inputs) -> bool:
 
 def _strip_magics(source: str) -> str:
     """IPython's ``%magic`` and ``!shell`` lines mean nothing here: comment them out."""
-    return "\n".join("# " + line if line.lstrip().startswith(("%", "!")) else line
-                     for line in source.splitlines())
+    return "\n".join(
+        "# " + line if line.lstrip().startswith(("%", "!")) else line
+        for line in source.splitlines()
+    )
 
 
 class Worker:
@@ -129,18 +131,30 @@ class Worker:
             try:
                 code = compile(_strip_magics(source), f"<cell {index}>", "exec")
             except (SyntaxError, ValueError) as exc:
-                send(self.out, {"op": "cell", "index": index, "output": "",
-                                "error": _describe(exc)})
+                send(
+                    self.out, {"op": "cell", "index": index, "output": "", "error": _describe(exc)}
+                )
                 continue
             _, error, capture = self._timed(message["timeout"], exec, code, self.namespace)
-            send(self.out, {"op": "cell", "index": index, "output": capture.text(),
-                            "error": None if error is None else _describe(error)})
+            send(
+                self.out,
+                {
+                    "op": "cell",
+                    "index": index,
+                    "output": capture.text(),
+                    "error": None if error is None else _describe(error),
+                },
+            )
 
     def _callback(self, key):
         def callback(*args, **kwargs):
             try:
-                request = {"op": "callback", "id": key, "args": encode(list(args)),
-                           "kwargs": encode(kwargs)}
+                request = {
+                    "op": "callback",
+                    "id": key,
+                    "args": encode(list(args)),
+                    "kwargs": encode(kwargs),
+                }
             except WireError as exc:
                 raise TypeError(f"cannot pass this to the grader's function: {exc}") from None
             send(self.out, request)
@@ -170,9 +184,14 @@ class Worker:
             send(self.out, {"op": "result", "raised": _describe(error)})
             return
         try:
-            reply = {"op": "result", "value": encode(value), "after": encode([args, kwargs], {}),
-                     "shares": _shares(value, [args, kwargs]), "params": params,
-                     "output": capture.text()}
+            reply = {
+                "op": "result",
+                "value": encode(value),
+                "after": encode([args, kwargs], {}),
+                "shares": _shares(value, [args, kwargs]),
+                "params": params,
+                "output": capture.text(),
+            }
         except WireError as exc:
             reply = {"op": "result", "bad_value": str(exc)}
         send(self.out, reply)

@@ -46,8 +46,14 @@ HELP = {
     "cpu_devices": "split the CPU into N logical devices (to try --strategy mirrored on a CPU)",
     "data_dir": "Fashion-MNIST directory (default: search, see optreg data check)",
 }
-CHOICES = {"model": MODELS, "optimizer": OPTIMIZER_NAMES, "schedule": SCHEDULES, "norm": NORMS,
-           "strategy": STRATEGIES, "implementation": ("optreg", "keras")}
+CHOICES = {
+    "model": MODELS,
+    "optimizer": OPTIMIZER_NAMES,
+    "schedule": SCHEDULES,
+    "norm": NORMS,
+    "strategy": STRATEGIES,
+    "implementation": ("optreg", "keras"),
+}
 
 
 def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
@@ -102,14 +108,23 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         sweep = load_sweep(args.sweep)
         runs = expand(sweep, smoke=args.smoke)
         if not (args.local or args.index is not None):
-            print(f"{sweep.name}: {len(runs)} configurations (run them with --local here, or "
-                  f"on a cluster with: optreg lab slurm {args.sweep})")
+            print(
+                f"{sweep.name}: {len(runs)} configurations (run them with --local here, or "
+                f"on a cluster with: optreg lab slurm {args.sweep})"
+            )
             for i, (name, config) in enumerate(runs):
-                print(f"{i:3d}  {name}\n     optreg lab train {' '.join(config.to_argv())} "
-                      f"--out {args.results}/{sweep.name}/{name}")
+                print(
+                    f"{i:3d}  {name}\n     optreg lab train {' '.join(config.to_argv())} "
+                    f"--out {args.results}/{sweep.name}/{name}"
+                )
             return 0
-        run_sweep(args.sweep, args.results, smoke=args.smoke, index=args.index,
-                  verbose=0 if args.quiet else None)
+        run_sweep(
+            args.sweep,
+            args.results,
+            smoke=args.smoke,
+            index=args.index,
+            verbose=0 if args.quiet else None,
+        )
     except Preempted as exc:
         print(f"preempted: {exc}", file=sys.stderr, flush=True)
         return EXIT_PREEMPTED
@@ -123,12 +138,23 @@ def _cmd_slurm(args: argparse.Namespace) -> int:
     from optreg.lab.slurm import write_sbatch
 
     try:
-        script = write_sbatch(args.sweep, args.script, args.results, smoke=args.smoke,
-                              time=args.time, partition=args.partition, account=args.account,
-                              qos=args.qos, cpus_per_task=args.cpus_per_task, gpus=args.gpus,
-                              nodes=args.nodes, tasks_per_node=args.ntasks_per_node,
-                              max_parallel=args.max_parallel, venv=args.venv,
-                              signal_grace=args.signal_grace)
+        script = write_sbatch(
+            args.sweep,
+            args.script,
+            args.results,
+            smoke=args.smoke,
+            time=args.time,
+            partition=args.partition,
+            account=args.account,
+            qos=args.qos,
+            cpus_per_task=args.cpus_per_task,
+            gpus=args.gpus,
+            nodes=args.nodes,
+            tasks_per_node=args.ntasks_per_node,
+            max_parallel=args.max_parallel,
+            venv=args.venv,
+            signal_grace=args.signal_grace,
+        )
     except (ValueError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -172,8 +198,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p_slurm = actions.add_parser("slurm", help="write an sbatch job array for a sweep")
     p_slurm.add_argument("sweep", help="sweep YAML file")
-    p_slurm.add_argument("--script", default=None,
-                         help="output (default launch_NAME.sh, launch_NAME_smoke.sh)")
+    p_slurm.add_argument(
+        "--script", default=None, help="output (default launch_NAME.sh, launch_NAME_smoke.sh)"
+    )
     p_slurm.add_argument("--results", default="results", help="results folder on the cluster")
     p_slurm.add_argument("--time", default=None, help="time limit per task, e.g. 00:30:00")
     p_slurm.add_argument("--partition", default=None)
@@ -181,15 +208,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p_slurm.add_argument("--qos", default=None)
     p_slurm.add_argument("--cpus-per-task", type=int, default=None)
     p_slurm.add_argument("--gpus", type=int, default=None, help="GPUs per node (default 1)")
-    p_slurm.add_argument("--nodes", type=int, default=None,
-                         help="nodes per configuration, trained together (default 1)")
-    p_slurm.add_argument("--ntasks-per-node", type=int, default=None,
-                         help="training processes per node, e.g. one per GPU (default 1)")
-    p_slurm.add_argument("--max-parallel", type=int, default=None,
-                         help="at most this many tasks at once")
-    p_slurm.add_argument("--signal-grace", type=int, default=None,
-                         help="seconds before the time limit at which training checkpoints "
-                              "and requeues itself (default 120)")
+    p_slurm.add_argument(
+        "--nodes",
+        type=int,
+        default=None,
+        help="nodes per configuration, trained together (default 1)",
+    )
+    p_slurm.add_argument(
+        "--ntasks-per-node",
+        type=int,
+        default=None,
+        help="training processes per node, e.g. one per GPU (default 1)",
+    )
+    p_slurm.add_argument(
+        "--max-parallel", type=int, default=None, help="at most this many tasks at once"
+    )
+    p_slurm.add_argument(
+        "--signal-grace",
+        type=int,
+        default=None,
+        help="seconds before the time limit at which training checkpoints "
+        "and requeues itself (default 120)",
+    )
     p_slurm.add_argument("--smoke", action="store_true", help="the sweep's smoke settings")
     p_slurm.add_argument("--venv", default=None, help="virtual environment to activate")
     p_slurm.set_defaults(func=_cmd_slurm)
@@ -197,7 +237,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p_report = actions.add_parser("report", help="plots and a Markdown table of results")
     p_report.add_argument("results", help="folder searched for metrics.json files")
     p_report.add_argument("--out", default=None, help="where to write (default: results)")
-    p_report.add_argument("--target", type=float, default=None,
-                          help="target validation accuracy of the table")
+    p_report.add_argument(
+        "--target", type=float, default=None, help="target validation accuracy of the table"
+    )
     p_report.set_defaults(func=_cmd_report)
     p_lab.set_defaults(func=lambda args: (p_lab.print_help(), 2)[1])

@@ -17,8 +17,23 @@ from optreg._validation import (
 )
 
 MODELS = ("mlp", "cnn")
-OPTIMIZER_NAMES = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adadelta", "adam",
-                   "adamax", "nadam", "adamw", "lion", "lamb", "adafactor", "muon", "schedulefree")
+OPTIMIZER_NAMES = (
+    "sgd",
+    "momentum",
+    "nesterov",
+    "adagrad",
+    "rmsprop",
+    "adadelta",
+    "adam",
+    "adamax",
+    "nadam",
+    "adamw",
+    "lion",
+    "lamb",
+    "adafactor",
+    "muon",
+    "schedulefree",
+)
 SCHEDULES = ("constant", "exponential", "piecewise", "power", "cosine", "onecycle")
 NORMS = ("none", "batch", "layer")
 STRATEGIES = ("auto", "none", "mirrored", "multiworker")
@@ -56,8 +71,9 @@ class TrainConfig:
     data_dir: str | None = None
 
     def __post_init__(self) -> None:
-        self.hidden_units = tuple(check_int(f"hidden_units[{i}]", u, 1)
-                                  for i, u in enumerate(self.hidden_units))
+        self.hidden_units = tuple(
+            check_int(f"hidden_units[{i}]", u, 1) for i, u in enumerate(self.hidden_units)
+        )
         check_choice("model", self.model, MODELS)
         check_choice("optimizer", self.optimizer, OPTIMIZER_NAMES)
         self.learning_rate = check_positive("learning_rate", self.learning_rate)

@@ -15,15 +15,19 @@ def load_data(config: TrainConfig):
     many (at least 200) validation and test images, for smoke runs."""
     from optreg.data import load_fashion_mnist
 
-    data = load_fashion_mnist(config.data_dir, validation_size=config.validation_size,
-                              seed=config.seed)
+    data = load_fashion_mnist(
+        config.data_dir, validation_size=config.validation_size, seed=config.seed
+    )
     if config.subset is None:
         return data
     n_eval = max(200, config.subset // 4)
     return data._replace(
-        x_train=data.x_train[: config.subset], y_train=data.y_train[: config.subset],
-        x_valid=data.x_valid[:n_eval], y_valid=data.y_valid[:n_eval],
-        x_test=data.x_test[:n_eval], y_test=data.y_test[:n_eval],
+        x_train=data.x_train[: config.subset],
+        y_train=data.y_train[: config.subset],
+        x_valid=data.x_valid[:n_eval],
+        y_valid=data.y_valid[:n_eval],
+        x_test=data.x_test[:n_eval],
+        y_test=data.y_test[:n_eval],
     )
 
 

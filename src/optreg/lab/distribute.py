@@ -28,8 +28,9 @@ def _slurm_step_tasks(env: Mapping[str, str]) -> int:
     return int(env.get("SLURM_STEP_NUM_TASKS") or 1)
 
 
-def choose_strategy(requested: str, n_gpus: int, n_cpu_devices: int,
-                    env: Mapping[str, str] | None = None) -> str:
+def choose_strategy(
+    requested: str, n_gpus: int, n_cpu_devices: int, env: Mapping[str, str] | None = None
+) -> str:
     """Which distribution strategy ``"auto"`` means here: ``multiworker`` when SLURM started
     several tasks (``srun`` step with ``SLURM_STEP_NUM_TASKS > 1``, or a job of several nodes
     and tasks), ``mirrored`` with several GPUs (or several logical CPUs), else ``none``."""
@@ -55,8 +56,9 @@ def visible_gpu_count(env: Mapping[str, str] | None = None) -> int:
     if shutil.which("nvidia-smi") is None:
         return 0
     try:
-        listing = subprocess.run(["nvidia-smi", "--list-gpus"], capture_output=True, text=True,
-                                 timeout=30, check=True).stdout
+        listing = subprocess.run(
+            ["nvidia-smi", "--list-gpus"], capture_output=True, text=True, timeout=30, check=True
+        ).stdout
     except (OSError, subprocess.SubprocessError):
         return 0
     return sum(line.startswith("GPU ") for line in listing.splitlines())
@@ -80,24 +82,34 @@ def slurm_resolver_arguments(env: Mapping[str, str], n_gpus: int) -> dict[str, A
         expand_tasks_per_node,
     )
 
-    for name in ("SLURM_PROCID", "SLURM_STEP_NUM_TASKS", "SLURM_STEP_NODELIST",
-                 "SLURM_STEP_TASKS_PER_NODE"):
+    for name in (
+        "SLURM_PROCID",
+        "SLURM_STEP_NUM_TASKS",
+        "SLURM_STEP_NODELIST",
+        "SLURM_STEP_TASKS_PER_NODE",
+    ):
         if name not in env:
-            raise ValueError(f"strategy='multiworker' needs the SLURM step variable {name}: "
-                             "start one process per task with srun (e.g. srun --ntasks-per-node"
-                             "=1 optreg lab train ...), not directly in the batch script")
+            raise ValueError(
+                f"strategy='multiworker' needs the SLURM step variable {name}: "
+                "start one process per task with srun (e.g. srun --ntasks-per-node"
+                "=1 optreg lab train ...), not directly in the batch script"
+            )
     tasks_per_node = max(expand_tasks_per_node(env["SLURM_STEP_TASKS_PER_NODE"]))
-    port_base = int(env.get("OPTREG_PORT_BASE")
-                    or PORT_RANGE_START + int(env.get("SLURM_JOB_ID") or 0) % PORT_RANGE_SIZE)
+    port_base = int(
+        env.get("OPTREG_PORT_BASE")
+        or PORT_RANGE_START + int(env.get("SLURM_JOB_ID") or 0) % PORT_RANGE_SIZE
+    )
     arguments: dict[str, Any] = {"port_base": port_base, "cpu_only": n_gpus == 0}
     if n_gpus == 0:
         arguments.update(gpus_per_node=tasks_per_node, gpus_per_task=1, auto_set_gpu=False)
     elif "SLURM_GPUS_PER_TASK" in env or n_gpus < tasks_per_node:
-        arguments.update(gpus_per_node=n_gpus * tasks_per_node, gpus_per_task=n_gpus,
-                         auto_set_gpu=False)
+        arguments.update(
+            gpus_per_node=n_gpus * tasks_per_node, gpus_per_task=n_gpus, auto_set_gpu=False
+        )
     else:
-        arguments.update(gpus_per_node=n_gpus, gpus_per_task=n_gpus // tasks_per_node,
-                         auto_set_gpu=True)
+        arguments.update(
+            gpus_per_node=n_gpus, gpus_per_task=n_gpus // tasks_per_node, auto_set_gpu=True
+        )
     return arguments
 
 
@@ -119,8 +131,9 @@ def slurm_cluster_resolver():
                 return {}
             return super().num_accelerators(task_type, task_id, config_proto)
 
-    resolver = CpuAwareSlurmClusterResolver(**slurm_resolver_arguments(os.environ,
-                                                                        visible_gpu_count()))
+    resolver = CpuAwareSlurmClusterResolver(
+        **slurm_resolver_arguments(os.environ, visible_gpu_count())
+    )
     resolver.cluster_spec()  # resolves task_id and sets CUDA_VISIBLE_DEVICES before TF starts
     return resolver
 
@@ -153,9 +166,7 @@ def make_strategy(config: TrainConfig):
     import tensorflow as tf
 
     if choose_strategy(config.strategy, 0, 1) == "multiworker":
-        return tf.distribute.MultiWorkerMirroredStrategy(
-            cluster_resolver=slurm_cluster_resolver()
-        )
+        return tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=slurm_cluster_resolver())
     gpus = tf.config.list_logical_devices("GPU")
     cpus = tf.config.list_logical_devices("CPU")
     name = choose_strategy(config.strategy, len(gpus), len(cpus))
@@ -163,7 +174,6 @@ def make_strategy(config: TrainConfig):
         devices = [d.name for d in (gpus or cpus)]
         return tf.distribute.MirroredStrategy(devices=devices)
     return tf.distribute.get_strategy()
-
 
 
 def is_chief(strategy) -> bool:
@@ -192,14 +202,18 @@ def work_around_keras_multiworker(model, strategy) -> None:
     """
     import tensorflow as tf
 
-    keras_build, train_step, test_step = (model._maybe_symbolic_build, model.train_step,
-                                          model.test_step)
+    keras_build, train_step, test_step = (
+        model._maybe_symbolic_build,
+        model.train_step,
+        model.test_step,
+    )
 
     def build_from_one_replica(iterator=None, data_batch=None):
         if iterator is not None and data_batch is None:
             for _, _, batches in iterator:  # Keras resets the iterator after this
                 data_batch = tf.nest.map_structure(
-                    lambda v: strategy.experimental_local_results(v)[0], next(batches))
+                    lambda v: strategy.experimental_local_results(v)[0], next(batches)
+                )
                 break
         return keras_build(data_batch=data_batch)
 
@@ -220,10 +234,12 @@ def check_workers_agree(strategy, epochs_done: int) -> None:
     if num_workers(strategy) < 2:
         return
     local = strategy.experimental_distribute_values_from_function(
-        lambda context: tf.constant([epochs_done]))
+        lambda context: tf.constant([epochs_done])
+    )
     everyone = sorted(set(strategy.gather(local, axis=0).numpy().tolist()))
     if len(everyone) > 1:
-        raise ValueError(f"the workers found different numbers of completed epochs {everyone} "
-                           "in the output folder: it must be on a file system shared by all "
-                           "nodes")
-
+        raise ValueError(
+            f"the workers found different numbers of completed epochs {everyone} "
+            "in the output folder: it must be on a file system shared by all "
+            "nodes"
+        )

@@ -13,8 +13,16 @@ def register_components() -> None:
     are known before ``keras.models.load_model`` reads a checkpoint."""
     import importlib
 
-    for module in ("optimizers", "schedules", "layers", "regularizers", "constraints",
-                   "initializers", "callbacks", "models"):
+    for module in (
+        "optimizers",
+        "schedules",
+        "layers",
+        "regularizers",
+        "constraints",
+        "initializers",
+        "callbacks",
+        "models",
+    ):
         importlib.import_module(f"optreg.keras.{module}")
 
 
@@ -49,12 +57,15 @@ def find_learning_rate(model, config: TrainConfig, x, y, steps_per_epoch: int) -
     compiled ``model``, which it leaves as it found it; returns the curve and the suggestion."""
     from optreg.keras.callbacks import LearningRateFinder
 
-    finder = LearningRateFinder(min_lr=1e-5, max_lr=10.0,
-                                num_steps=min(200, 10 * steps_per_epoch))
-    lrs, losses, suggestion = finder.find(model, x.astype("float32") / 255.0, y,
-                                          batch_size=config.batch_size, shuffle=True)
-    return {"lrs": [float(v) for v in lrs], "losses": [float(v) for v in losses],
-            "suggestion": float(suggestion)}
+    finder = LearningRateFinder(min_lr=1e-5, max_lr=10.0, num_steps=min(200, 10 * steps_per_epoch))
+    lrs, losses, suggestion = finder.find(
+        model, x.astype("float32") / 255.0, y, batch_size=config.batch_size, shuffle=True
+    )
+    return {
+        "lrs": [float(v) for v in lrs],
+        "losses": [float(v) for v in losses],
+        "suggestion": float(suggestion),
+    }
 
 
 def compiled_model(config: TrainConfig, steps_per_epoch: int, data) -> tuple[Any, dict | None]:
@@ -81,13 +92,19 @@ def make_optimizer_for(config: TrainConfig, steps_per_epoch: int):
     kwargs: dict[str, Any] = {}
     if config.momentum is not None:
         if config.optimizer not in ("sgd", "momentum", "nesterov", "rmsprop"):
-            raise ValueError(f"momentum applies to sgd, momentum, nesterov and rmsprop, "
-                             f"not to optimizer={config.optimizer!r}")
+            raise ValueError(
+                f"momentum applies to sgd, momentum, nesterov and rmsprop, "
+                f"not to optimizer={config.optimizer!r}"
+            )
         kwargs["momentum"] = config.momentum
     if config.weight_decay is not None:
         kwargs["weight_decay"] = config.weight_decay
-    optimizer = make_optimizer(config.optimizer, make_schedule(config, steps_per_epoch),
-                               implementation=config.implementation, **kwargs)
+    optimizer = make_optimizer(
+        config.optimizer,
+        make_schedule(config, steps_per_epoch),
+        implementation=config.implementation,
+        **kwargs,
+    )
     if config.mixed_precision:
         import keras
 
@@ -104,8 +121,14 @@ def build_model(config: TrainConfig):
 
     from optreg.keras.models import build_cnn, build_mlp
 
-    common = dict(normalization=config.norm, dropout=config.dropout, l1=config.l1, l2=config.l2,
-                  max_norm=config.max_norm, seed=config.seed)
+    common = dict(
+        normalization=config.norm,
+        dropout=config.dropout,
+        l1=config.l1,
+        l2=config.l2,
+        max_norm=config.max_norm,
+        seed=config.seed,
+    )
     if config.model == "mlp":
         model = build_mlp(hidden_units=config.hidden_units, **common)
     else:
@@ -118,4 +141,3 @@ def build_model(config: TrainConfig):
     x = keras.layers.RandomTranslation(0.1, 0.1, fill_mode="constant", seed=config.seed)(x)
     x = keras.layers.Reshape((28, 28))(x)
     return keras.Model(inputs, model(x), name=f"augmented_{model.name}")
-

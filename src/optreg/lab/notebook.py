@@ -51,9 +51,12 @@ class LabResults:
         return json.loads(path.read_text()) if path.is_file() else {}
 
     def describe(self) -> str:
-        what = ("full runs (all images, all epochs)" if self.mode == "full" else
-                "SMOKE runs (a subset of the images, two epochs, a few configurations): they "
-                "check that everything works; their numbers say little about the methods")
+        what = (
+            "full runs (all images, all epochs)"
+            if self.mode == "full"
+            else "SMOKE runs (a subset of the images, two epochs, a few configurations): they "
+            "check that everything works; their numbers say little about the methods"
+        )
         return f"Results: {len(self.runs)} {what}, read from {self.source}."
 
 
@@ -81,8 +84,9 @@ def find_labs_dir() -> Path:
     raise FileNotFoundError("cannot find book/labs/sweeps from " + str(Path.cwd()))
 
 
-def lab_results(sweep_name: str, mode: str = "smoke", smoke_runs: list[str] | None = None,
-                verbose: int = 0) -> LabResults:
+def lab_results(
+    sweep_name: str, mode: str = "smoke", smoke_runs: list[str] | None = None, verbose: int = 0
+) -> LabResults:
     """Results for a lab page.
 
     ``full``: the saved full results, training what is missing (on a GPU, this is the lab run).
@@ -125,8 +129,9 @@ def plot_lr_finder(run: dict[str, Any], ax=None):
     lrs, losses = np.array(finder["lrs"]), np.array(finder["losses"])
     ax.plot(lrs, losses, alpha=0.35, label="loss per batch")
     ax.plot(lrs, smooth_losses(losses, 0.98), label="smoothed")
-    ax.axvline(finder["suggestion"], color="k", ls="--",
-               label=f"suggestion {finder['suggestion']:.2g}")
+    ax.axvline(
+        finder["suggestion"], color="k", ls="--", label=f"suggestion {finder['suggestion']:.2g}"
+    )
     finite = losses[np.isfinite(losses)]
     if finite.size:
         ax.set_ylim(finite.min() * 0.9, min(finite.max(), 3 * finite[0]) * 1.05)

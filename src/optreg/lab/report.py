@@ -20,8 +20,19 @@ from optreg.lab.state import FAILED_FILE, METRICS_FILE, time_to_target
 
 Run = dict[str, Any]
 
-CONFIG_COLUMNS = ("optimizer", "learning_rate", "schedule", "batch_size", "norm", "dropout",
-                  "l2", "weight_decay", "max_norm", "augment", "implementation")
+CONFIG_COLUMNS = (
+    "optimizer",
+    "learning_rate",
+    "schedule",
+    "batch_size",
+    "norm",
+    "dropout",
+    "l2",
+    "weight_decay",
+    "max_norm",
+    "augment",
+    "implementation",
+)
 
 
 def load_runs(results: str | Path) -> list[Run]:
@@ -57,9 +68,11 @@ def failure_line(failure: dict[str, Any]) -> str:
     if "task" not in failure:
         return f"FAILED: {failure['path']} (unreadable {FAILED_FILE})"
     logs = " and ".join(reversed(failure.get("logs", [])))  # the .err file first
-    return (f"FAILED: run {failure['run']} = array task {failure['task']} of job "
-            f"{failure['job']} (exit status {failure['exit_code']} on {failure['node']}); "
-            f"see {logs}")
+    return (
+        f"FAILED: run {failure['run']} = array task {failure['task']} of job "
+        f"{failure['job']} (exit status {failure['exit_code']} on {failure['node']}); "
+        f"see {logs}"
+    )
 
 
 def select(runs: Sequence[Run], **values: Any) -> list[Run]:
@@ -78,16 +91,26 @@ def generalization_gap(run: Run) -> list[float]:
     return [h["accuracy"] - h["val_accuracy"] for h in run["history"]]
 
 
-def plot_curves(runs: Sequence[Run], metric: str = "val_accuracy", x: str = "epoch", ax=None,
-                label: Callable[[Run], str] | None = None):
+def plot_curves(
+    runs: Sequence[Run],
+    metric: str = "val_accuracy",
+    x: str = "epoch",
+    ax=None,
+    label: Callable[[Run], str] | None = None,
+):
     """One line per run of ``metric`` against epochs or seconds; returns the axes."""
     import matplotlib.pyplot as plt
 
     ax = ax or plt.figure(figsize=(6, 4)).gca()
     for run in runs:
         xs, ys = curve(run, metric, x)
-        ax.plot(xs, ys, marker="o" if len(xs) < 15 else None, ms=3,
-                label=label(run) if label else run["name"])
+        ax.plot(
+            xs,
+            ys,
+            marker="o" if len(xs) < 15 else None,
+            ms=3,
+            label=label(run) if label else run["name"],
+        )
     ax.set_xlabel("epoch" if x == "epoch" else "training time (s)")
     ax.set_ylabel(metric.replace("_", " "))
     ax.grid(alpha=0.3)
@@ -102,8 +125,11 @@ def plot_gap(runs: Sequence[Run], ax=None, label: Callable[[Run], str] | None = 
 
     ax = ax or plt.figure(figsize=(6, 4)).gca()
     for run in runs:
-        ax.plot([h["epoch"] for h in run["history"]], generalization_gap(run),
-                label=label(run) if label else run["name"])
+        ax.plot(
+            [h["epoch"] for h in run["history"]],
+            generalization_gap(run),
+            label=label(run) if label else run["name"],
+        )
     ax.axhline(0.0, color="grey", lw=0.8)
     ax.set_xlabel("epoch")
     ax.set_ylabel("train - validation accuracy")
@@ -143,8 +169,9 @@ def summary(run: Run, target: float | None = None) -> dict[str, Any]:
     }
 
 
-def markdown_table(runs: Sequence[Run], target: float | None = None,
-                   columns: Sequence[str] | None = None) -> str:
+def markdown_table(
+    runs: Sequence[Run], target: float | None = None, columns: Sequence[str] | None = None
+) -> str:
     """A Markdown table, one row per run, with the result columns and the configuration
     ``columns`` (default: those of :data:`CONFIG_COLUMNS` that differ between the runs)."""
     if not runs:
@@ -163,8 +190,9 @@ def mode_of(runs: Sequence[Run]) -> str:
     return "smoke" if any(r["config"].get("subset") for r in runs) else "full"
 
 
-def write_report(results: str | Path, out: str | Path | None = None,
-                 target: float | None = None) -> Path:
+def write_report(
+    results: str | Path, out: str | Path | None = None, target: float | None = None
+) -> Path:
     """Figures (PNG) and ``report.md`` for all runs under ``results``; returns the report path."""
     import matplotlib
 
@@ -190,8 +218,12 @@ def write_report(results: str | Path, out: str | Path | None = None,
         plt.close(fig)
     text = [f"# Results under `{results}` ({len(runs)} runs, {mode_of(runs)} mode)", ""]
     if failures:
-        text += [f"{len(failures)} task(s) failed:", "", *(f"- {failure_line(f)}"
-                                                          for f in failures), ""]
+        text += [
+            f"{len(failures)} task(s) failed:",
+            "",
+            *(f"- {failure_line(f)}" for f in failures),
+            "",
+        ]
     text += [markdown_table(runs, target), ""]
     text += [f"![{name}]({name})" for name in figures]
     report = out / "report.md"

@@ -33,8 +33,10 @@ class Preempted(Exception):
     """Training stopped on a signal after checkpointing; starting it again resumes it."""
 
     def __init__(self, out: Path, signal_name: str, epochs_completed: int):
-        super().__init__(f"{out}: stopped by {signal_name} after epoch {epochs_completed} "
-                         "(checkpoint saved; run again to resume)")
+        super().__init__(
+            f"{out}: stopped by {signal_name} after epoch {epochs_completed} "
+            "(checkpoint saved; run again to resume)"
+        )
         self.signal_name = signal_name
         self.epochs_completed = epochs_completed
 
@@ -74,8 +76,9 @@ def start_state(config: TrainConfig, out: Path, fresh: bool = False) -> RunState
         return RunState(config=config.to_dict())
     old = TrainConfig.from_dict(previous.config)
     if old.training_fields() != config.training_fields():
-        changed = sorted(k for k, v in config.training_fields().items()
-                         if old.training_fields().get(k) != v)
+        changed = sorted(
+            k for k, v in config.training_fields().items() if old.training_fields().get(k) != v
+        )
         raise ValueError(
             f"{out} holds a run with a different configuration (differs in {changed}); "
             "use another --out, or --fresh to start over"
@@ -118,8 +121,9 @@ def replace_checkpoint(write_dir: Path, state: RunState, name: str) -> None:
         (write_dir / previous).unlink(missing_ok=True)
 
 
-def epoch_recorder(config: TrainConfig, write_dir: Path, state: RunState,
-                   signals: PreemptionSignals):
+def epoch_recorder(
+    config: TrainConfig, write_dir: Path, state: RunState, signals: PreemptionSignals
+):
     """The Keras callback that, after each epoch, records its metrics, wall time and learning
     rate in ``state``, decides early stopping and preemption, and checkpoints.
 
@@ -136,8 +140,9 @@ def epoch_recorder(config: TrainConfig, write_dir: Path, state: RunState,
             seconds = time.perf_counter() - self.start
             history = state.history
             record = {"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}}
-            record["learning_rate"] = float(keras.ops.convert_to_numpy(
-                self.model.optimizer.learning_rate))
+            record["learning_rate"] = float(
+                keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)
+            )
             record["epoch_time"] = seconds
             record["time"] = (history[-1]["time"] if history else 0.0) + seconds
             history.append(record)
@@ -146,8 +151,13 @@ def epoch_recorder(config: TrainConfig, write_dir: Path, state: RunState,
                 state.stopped_early = True
             if signals.received and epoch + 1 < config.epochs and not state.stopped_early:
                 self.model.stop_training = True
-                state.preemptions.append({"signal": signals.received, "after_epoch": epoch + 1,
-                                          "job": os.environ.get("SLURM_JOB_ID")})
+                state.preemptions.append(
+                    {
+                        "signal": signals.received,
+                        "after_epoch": epoch + 1,
+                        "job": os.environ.get("SLURM_JOB_ID"),
+                    }
+                )
             self._checkpoint(epoch + 1)
 
         def _checkpoint(self, epochs_done):
@@ -155,8 +165,9 @@ def epoch_recorder(config: TrainConfig, write_dir: Path, state: RunState,
             start = time.perf_counter()
             self.model.save(write_dir / name)
             state.history[-1]["checkpoint_time"] = time.perf_counter() - start
-            state.rng_states = [keras.ops.convert_to_numpy(v).tolist()
-                                for v in rng_variables(self.model)]
+            state.rng_states = [
+                keras.ops.convert_to_numpy(v).tolist() for v in rng_variables(self.model)
+            ]
             state.epochs_completed = epochs_done
             replace_checkpoint(write_dir, state, name)
 

@@ -48,8 +48,10 @@ DEFAULTS: dict[str, Any] = {
     "signal_grace": 120,
 }
 # written by the job script's printf (not Python: the failure may be a broken environment)
-FAILED_RECORD = ('{"task": %s, "job": "%s", "run": "%s", "exit_code": %s, "node": "%s", '
-                 '"logs": ["%s.out", "%s.err"]}\\n')
+FAILED_RECORD = (
+    '{"task": %s, "job": "%s", "run": "%s", "exit_code": %s, "node": "%s", '
+    '"logs": ["%s.out", "%s.err"]}\\n'
+)
 
 
 def _shell_path(path: Any) -> str:
@@ -60,8 +62,9 @@ def _shell_path(path: Any) -> str:
     return shlex.quote(text)
 
 
-def sbatch_script(sweep_path: str | Path, results: str | Path = "results", smoke: bool = False,
-                  **overrides: Any) -> str:
+def sbatch_script(
+    sweep_path: str | Path, results: str | Path = "results", smoke: bool = False, **overrides: Any
+) -> str:
     """The text of the job-array script; ``overrides`` replace the sweep's ``slurm`` section;
     ``smoke`` runs the sweep's smoke settings."""
     sweep = load_sweep(sweep_path)
@@ -71,8 +74,9 @@ def sbatch_script(sweep_path: str | Path, results: str | Path = "results", smoke
         raise ValueError(f"unknown slurm setting(s) {unknown}; allowed: {sorted(DEFAULTS)}")
     bad = sorted(set(sweep.slurm) - set(DEFAULTS))
     if bad:
-        raise ValueError(f"{sweep_path}: unknown slurm setting(s) {bad}; allowed: "
-                         f"{sorted(DEFAULTS)}")
+        raise ValueError(
+            f"{sweep_path}: unknown slurm setting(s) {bad}; allowed: {sorted(DEFAULTS)}"
+        )
     s = {**DEFAULTS, **sweep.slurm, **{k: v for k, v in overrides.items() if v is not None}}
     check_int("cpus_per_task", s["cpus_per_task"], 1)
     check_int("gpus", s["gpus"], 0)
@@ -80,16 +84,16 @@ def sbatch_script(sweep_path: str | Path, results: str | Path = "results", smoke
     tasks = check_int("tasks_per_node", s["tasks_per_node"], 1)
     grace = check_int("signal_grace", s["signal_grace"], 1)
     last = len(runs) - 1
-    array = f"0-{last}" + (f"%{check_int('max_parallel', s['max_parallel'], 1)}"
-                           if s["max_parallel"] else "")
+    array = f"0-{last}" + (
+        f"%{check_int('max_parallel', s['max_parallel'], 1)}" if s["max_parallel"] else ""
+    )
     logs = s["logs"]
     lines = [
         "#!/bin/bash",
         f"# Job array for the sweep {sweep.name!r}: {len(runs)} configurations, one per task.",
         f"# Written by: optreg lab slurm {sweep_path}",
         f"# Submit with: sbatch {{this file}}   (the folder {logs}/ must exist; it was created)",
-        "# Follow with: squeue -u $USER; then: optreg lab report "
-        f"{Path(results) / sweep.name}",
+        f"# Follow with: squeue -u $USER; then: optreg lab report {Path(results) / sweep.name}",
         f"#SBATCH --job-name={sweep.name}",
         f"#SBATCH --array={array}",
         f"#SBATCH --nodes={nodes}",
@@ -136,7 +140,8 @@ def sbatch_script(sweep_path: str | Path, results: str | Path = "results", smoke
         "status=0",
         f"srun optreg lab sweep {_shell_path(sweep_path)} --local --results "
         f'{_shell_path(results)} --index "$SLURM_ARRAY_TASK_ID"'
-        + (" --smoke" if smoke else "") + " || status=$?",
+        + (" --smoke" if smoke else "")
+        + " || status=$?",
         f'if [ "$status" -eq {EXIT_PREEMPTED} ]; then  # checkpointed on a signal: resume later',
         '  scontrol requeue "$SLURM_JOB_ID"',
         "  exit 0",
@@ -153,9 +158,13 @@ def sbatch_script(sweep_path: str | Path, results: str | Path = "results", smoke
     return "\n".join(lines)
 
 
-def write_sbatch(sweep_path: str | Path, script: str | Path | None = None,
-                 results: str | Path = "results", smoke: bool = False,
-                 **overrides: Any) -> Path:
+def write_sbatch(
+    sweep_path: str | Path,
+    script: str | Path | None = None,
+    results: str | Path = "results",
+    smoke: bool = False,
+    **overrides: Any,
+) -> Path:
     """Write the script (default ``launch_<sweep name>[_smoke].sh`` here) and create its log
     folder."""
     text = sbatch_script(sweep_path, results, smoke=smoke, **overrides)

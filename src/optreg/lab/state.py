@@ -57,8 +57,9 @@ class RunState:
         return cls(**known, extra={k: v for k, v in values.items() if k not in names})
 
     def to_dict(self) -> dict[str, Any]:
-        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
-                  if f.name != "extra"}
+        values = {
+            f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "extra"
+        }
         for name in _OMITTED_WHEN_EMPTY:
             if not values[name]:
                 del values[name]

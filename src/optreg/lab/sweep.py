@@ -59,9 +59,13 @@ def load_sweep(path: str | Path) -> Sweep:
             if not isinstance(values, list) or not values:
                 raise ValueError(f"{path}: grids[{i}].{key} must be a non-empty list")
     sweep = Sweep(
-        name=str(spec.get("name") or path.stem), base=dict(spec.get("base") or {}),
-        grids=grids, runs=list(spec.get("runs") or []), smoke=dict(spec.get("smoke") or {}),
-        slurm=dict(spec.get("slurm") or {}), description=str(spec.get("description") or ""),
+        name=str(spec.get("name") or path.stem),
+        base=dict(spec.get("base") or {}),
+        grids=grids,
+        runs=list(spec.get("runs") or []),
+        smoke=dict(spec.get("smoke") or {}),
+        slurm=dict(spec.get("slurm") or {}),
+        description=str(spec.get("description") or ""),
         path=path,
     )
     if not sweep.grids and not sweep.runs:
@@ -98,8 +102,10 @@ def expand(sweep: Sweep, smoke: bool = False) -> list[tuple[str, TrainConfig]]:
             settings.append((name, run))
             continue
         if not isinstance(seeds, list) or not seeds:
-            raise ValueError(f"{sweep.path or sweep.name}: run {name!r}: seeds must be a "
-                             f"non-empty list of integers, got {seeds!r}")
+            raise ValueError(
+                f"{sweep.path or sweep.name}: run {name!r}: seeds must be a "
+                f"non-empty list of integers, got {seeds!r}"
+            )
         # Repeats of one configuration: the spread over seeds shows what a ranking is worth.
         settings.extend((f"{name}__seed-{seed}", {**run, "seed": seed}) for seed in seeds)
     expanded: list[tuple[str, TrainConfig]] = []
@@ -123,9 +129,14 @@ def expand(sweep: Sweep, smoke: bool = False) -> list[tuple[str, TrainConfig]]:
     return expanded
 
 
-def run_sweep(path: str | Path, results: str | Path = "results", smoke: bool = False,
-              index: int | None = None, verbose: int | None = None,
-              only: list[str] | None = None) -> list[dict[str, Any]]:
+def run_sweep(
+    path: str | Path,
+    results: str | Path = "results",
+    smoke: bool = False,
+    index: int | None = None,
+    verbose: int | None = None,
+    only: list[str] | None = None,
+) -> list[dict[str, Any]]:
     """Train the sweep's runs one after the other into ``results/<sweep name>/<run name>``.
 
     ``index`` runs only that configuration (a SLURM array task); runs already completed are

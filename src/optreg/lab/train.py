@@ -76,17 +76,35 @@ from optreg.lab.resume import (
 from optreg.lab.state import METRICS_FILE, MODEL_FILE, RunState, read_metrics, time_to_target
 
 __all__ = [
-    "EXIT_PREEMPTED", "METRICS_FILE", "MODEL_FILE", "PORT_RANGE_SIZE", "PORT_RANGE_START",
-    "Preempted", "RunState", "build_model", "choose_strategy", "evaluation_dataset",
-    "find_learning_rate", "load_data", "make_optimizer_for", "make_schedule", "make_strategy",
-    "read_metrics", "register_components", "slurm_cluster_resolver",
-    "slurm_resolver_arguments", "time_to_target", "train", "training_dataset",
+    "EXIT_PREEMPTED",
+    "METRICS_FILE",
+    "MODEL_FILE",
+    "PORT_RANGE_SIZE",
+    "PORT_RANGE_START",
+    "Preempted",
+    "RunState",
+    "build_model",
+    "choose_strategy",
+    "evaluation_dataset",
+    "find_learning_rate",
+    "load_data",
+    "make_optimizer_for",
+    "make_schedule",
+    "make_strategy",
+    "read_metrics",
+    "register_components",
+    "slurm_cluster_resolver",
+    "slurm_resolver_arguments",
+    "time_to_target",
+    "train",
+    "training_dataset",
     "visible_gpu_count",
 ]
 
 
-def train(config: TrainConfig, out: str | os.PathLike, verbose: int | None = None,
-          fresh: bool = False) -> dict[str, Any]:
+def train(
+    config: TrainConfig, out: str | os.PathLike, verbose: int | None = None, fresh: bool = False
+) -> dict[str, Any]:
     """Train ``config`` into ``out`` (resuming what is there) and return the metrics record
     (what ``metrics.json`` holds).
 
@@ -127,8 +145,15 @@ def train(config: TrainConfig, out: str | os.PathLike, verbose: int | None = Non
     return state.to_dict()
 
 
-def _fit(config: TrainConfig, out: Path, write_dir: Path, state: RunState, strategy,
-         verbose: int | None, signals: PreemptionSignals) -> None:
+def _fit(
+    config: TrainConfig,
+    out: Path,
+    write_dir: Path,
+    state: RunState,
+    strategy,
+    verbose: int | None,
+    signals: PreemptionSignals,
+) -> None:
     import keras
 
     if verbose is None:
@@ -155,17 +180,27 @@ def _fit(config: TrainConfig, out: Path, write_dir: Path, state: RunState, strat
     state.replicas = strategy.num_replicas_in_sync
     state.parameters = model.count_params()
     state.completed = False
-    train_ds = training_dataset(data.x_train, data.y_train, config.batch_size, config.seed,
-                                done, config.epochs)
+    train_ds = training_dataset(
+        data.x_train, data.y_train, config.batch_size, config.seed, done, config.epochs
+    )
     valid_ds = evaluation_dataset(data.x_valid, data.y_valid, 1024)
     if verbose:
-        print(f"{out.name}: {model.count_params():,} parameters, {strategy.num_replicas_in_sync} "
-              f"replica(s), epochs {done + 1}..{config.epochs}", flush=True)
+        print(
+            f"{out.name}: {model.count_params():,} parameters, {strategy.num_replicas_in_sync} "
+            f"replica(s), epochs {done + 1}..{config.epochs}",
+            flush=True,
+        )
     if done < config.epochs and not state.stopped_early:
-        model.fit(train_ds, epochs=config.epochs, initial_epoch=done,
-                  steps_per_epoch=steps_per_epoch, validation_data=valid_ds,
-                  callbacks=[epoch_recorder(config, write_dir, state, signals)],
-                  verbose=verbose, shuffle=False)  # the dataset is shuffled per epoch already
+        model.fit(
+            train_ds,
+            epochs=config.epochs,
+            initial_epoch=done,
+            steps_per_epoch=steps_per_epoch,
+            validation_data=valid_ds,
+            callbacks=[epoch_recorder(config, write_dir, state, signals)],
+            verbose=verbose,
+            shuffle=False,
+        )  # the dataset is shuffled per epoch already
     if state.epochs_completed < config.epochs and not state.stopped_early:
         raise Preempted(out, signals.received or "a signal", state.epochs_completed)
     test_loss, test_accuracy = model.evaluate(
@@ -179,6 +214,9 @@ def _fit(config: TrainConfig, out: Path, write_dir: Path, state: RunState, strat
     replace_checkpoint(write_dir, state, MODEL_FILE)
     if verbose:
         last = state.history[-1] if state.history else {}
-        print(f"{out.name}: test accuracy {test_accuracy:.4f}, val accuracy "
-              f"{last.get('val_accuracy', float('nan')):.4f}, "
-              f"{last.get('time', 0.0):.1f} s of training", flush=True)
+        print(
+            f"{out.name}: test accuracy {test_accuracy:.4f}, val accuracy "
+            f"{last.get('val_accuracy', float('nan')):.4f}, "
+            f"{last.get('time', 0.0):.1f} s of training",
+            flush=True,
+        )
