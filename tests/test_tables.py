@@ -48,3 +48,16 @@ def test_a_column_of_missing_values_only_stays_left_aligned():
 def test_rows_of_the_wrong_length_are_refused():
     with pytest.raises(ValueError, match="rows must have 2 cells like header, row 0 has 1"):
         markdown_table(["a", "b"], [["x"]])
+
+
+def test_alignment_can_be_given_per_column():
+    table = markdown_table(
+        ["run", "epochs"], [["a", "never"], ["b", "3"]], right_aligned=[False, True]
+    )
+    assert table.splitlines()[1] == "|---|---:|"
+    assert (
+        markdown_table(["run", "epochs"], [["a", "never"], ["b", "3"]]).splitlines()[1]
+        == "|---|---|"
+    )
+    with pytest.raises(ValueError, match="right_aligned must have 2 entries"):
+        markdown_table(["run", "epochs"], [], right_aligned=[True])

@@ -11,9 +11,11 @@ from __future__ import annotations
 import math
 import re
 import statistics
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from optreg.tables import markdown_table
 
 Run = dict[str, Any]
 
@@ -167,10 +169,14 @@ def rank_by_epochs_to_target(comparisons: Sequence[Comparison]) -> list[Comparis
     return sorted(comparisons, key=key)
 
 
-def comparison_table(comparisons: Sequence[Comparison]) -> str:
-    """A Markdown table of configurations over seeds: mean ± standard deviation."""
+def comparison_table(
+    comparisons: Sequence[Comparison], extra: Mapping[str, Mapping[str, str]] | None = None
+) -> str:
+    """A Markdown table of configurations over seeds: mean ± standard deviation. ``extra``
+    adds columns: header -> {configuration name: cell}."""
     if not comparisons:
         return "_no runs found_\n"
+    extra = extra or {}
     target = comparisons[0].target
     head = [
         "configuration",
@@ -181,10 +187,10 @@ def comparison_table(comparisons: Sequence[Comparison]) -> str:
         f"s to {target:g}",
         "s/epoch",
         "final gap",
+        *extra,
     ]
-    lines = ["| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 1)]
-    for c in comparisons:
-        cells = [
+    rows = [
+        [
             c.name,
             str(len(c.runs)),
             c.best_val_accuracy.format(),
@@ -193,9 +199,11 @@ def comparison_table(comparisons: Sequence[Comparison]) -> str:
             c.seconds_to_target.format(3),
             c.seconds_per_epoch.format(3),
             c.final_gap.format(3),
+            *(column[c.name] for column in extra.values()),
         ]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+        for c in comparisons
+    ]
+    return markdown_table(head, rows, right_aligned=[False] + [True] * (len(head) - 1))
 
 
 def max_relative_difference(a: Run, b: Run, metric: str = "loss") -> float:
