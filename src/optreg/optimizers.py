@@ -57,6 +57,7 @@ import numpy as np
 from optreg import hyperparameters
 from optreg._validation import check_learning_rate, check_non_negative
 from optreg.hyperparameters import Hyperparameter
+from optreg.regularization import clip_by_norm, clip_by_value
 
 __all__ = [
     "Optimizer",
@@ -417,14 +418,14 @@ class Optimizer:
         return [math.sqrt(sum(squares))] * len(grads)
 
     def clip(self, g: np.ndarray, norm: float) -> np.ndarray:
-        """``g c / max(norm, c)`` with ``c`` the clipnorm or global_clipnorm, or ``g`` clipped to
-        ``[-clipvalue, clipvalue]``; ``g`` itself when nothing is set."""
+        """Keras' clipping of ``g`` (a chunk of a gradient whose norm, or with global_clipnorm
+        the norm of all gradients, is ``norm``): ``g c / max(norm, c)`` with ``c`` the clipnorm
+        or global_clipnorm, or ``g`` clipped to ``[-clipvalue, clipvalue]``; ``g`` itself when
+        nothing is set. The formulas are ``optreg.regularization``'s."""
         if self.clipvalue is not None:
-            return np.clip(g, -self.clipvalue, self.clipvalue)
+            return clip_by_value(g, self.clipvalue)
         c = self.clipnorm or self.global_clipnorm
-        if c is None or norm <= c:
-            return g
-        return g * (c / norm)
+        return g if c is None else clip_by_norm(g, c, norm=norm)
 
     # -- configuration --------------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:

@@ -277,18 +277,20 @@ def clip_by_value(
 
 
 @checked(clipnorm="> 0")
-def clip_by_norm(grad: np.ndarray, clipnorm: float) -> np.ndarray:
+def clip_by_norm(grad: np.ndarray, clipnorm: float, norm: float | None = None) -> np.ndarray:
     """Rescale one gradient so that its L2 norm is at most ``clipnorm`` (Keras' ``clipnorm``).
 
         g' = g * clipnorm / max(||g||_2, clipnorm)
 
-    The direction is kept; a zero gradient stays zero. Non-finite input as in Keras: an
-    ``inf`` component makes the norm ``inf`` (finite components become 0, infinite ones NaN)
-    and a NaN makes everything NaN.
+    The direction is kept; a zero gradient stays zero. ``norm``, when given, stands for
+    ``||g||_2``: the optimizers pass each chunk of a gradient with the whole gradient's norm,
+    ``clip_by_global_norm`` every gradient with the norm of all of them. Non-finite input as in
+    Keras: an ``inf`` component makes the norm ``inf`` (finite components become 0, infinite
+    ones NaN) and a NaN makes everything NaN.
     """
     grad = np.asarray(grad)
-    norm = np.sqrt(np.sum(np.square(grad)))
-    return grad * clipnorm / np.maximum(norm, clipnorm)
+    norm = np.sqrt(np.sum(np.square(grad))) if norm is None else norm
+    return grad * (clipnorm / max(norm, clipnorm))  # max(NaN, c) is NaN
 
 
 def global_norm(grads: Sequence[np.ndarray]) -> float:
@@ -308,7 +310,6 @@ def clip_by_global_norm(
     as in Keras' ``clip_by_global_norm``: if ``N`` is ``inf`` or NaN, *every* clipped component
     is NaN, so one bad gradient is impossible to miss.
     """
-    grads = [np.asarray(g) for g in grads]
     norm = global_norm(grads)
-    scale = global_clipnorm / max(norm, global_clipnorm) if math.isfinite(norm) else math.nan
-    return [g * scale for g in grads], norm
+    n = norm if math.isfinite(norm) else math.nan  # inf: every component NaN, as in Keras
+    return [clip_by_norm(g, global_clipnorm, norm=n) for g in grads], norm
