@@ -46,6 +46,13 @@ def student_notebook(root: Path, assignment: str, edits=(), solved: bool = True)
     return nb
 
 
+def written_points(root: Path, assignment: str) -> dict[str, float]:
+    """{grade id: points} of the manually graded written answers of an assignment."""
+    source, _ = load_pair(root, assignment)
+    metas = [c.metadata.get("nbgrader", {}) for c in source.cells]
+    return {m["grade_id"]: m["points"] for m in metas if m.get("grade") and m.get("solution")}
+
+
 # assignment -> [(label, [(answer cell, old, new)], [test cells that must fail])]
 MUTANTS = {
     "01_optimizers": [

@@ -3,7 +3,8 @@
 Usage: ``python autograder/make_sources.py [DEST]`` (DEST defaults to the repository's
 ``solutions/``). The notebooks are generated from ``autograder/sources/a*.py`` so that they are
 reproducible; each test cell's points are those its hidden tests declare (``@grades`` in
-``autograder/hidden/aNN_name.py``), and every test cell must have hidden tests.
+``autograder/hidden/aNN_name.py``), and every test cell must have hidden tests (the manually
+graded written answers, ``nbsrc.written``, have none).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE / "sources"))
 
 import nbformat  # noqa: E402
-from nbsrc import notebook  # noqa: E402
+from nbsrc import is_written, notebook  # noqa: E402
 
 from optreg.grading.grader import hidden_points  # noqa: E402
 
@@ -41,8 +42,11 @@ def build(dest: Path) -> list[Path]:
         module = importlib.import_module(module_name)
         points = hidden_points(HERE / "hidden" / f"{module_name}.py")
         nb = notebook(module.CELLS)
-        graded = [
-            c.metadata["nbgrader"] for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")
+        graded = [  # autograded test cells; written answers keep their own points
+            c.metadata["nbgrader"]
+            for c in nb.cells
+            if c.metadata.get("nbgrader", {}).get("grade")
+            and not is_written(c.metadata["nbgrader"])
         ]
         if sorted(m["grade_id"] for m in graded) != sorted(points):
             raise ValueError(

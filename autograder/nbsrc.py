@@ -3,8 +3,9 @@
 Each assignment module in ``autograder/sources/`` lists its cells with the helpers below:
 ``md`` (teaching text), ``code`` (free cell), ``locked`` (read-only code), ``solution``
 (an autograded answer cell; the code between ``### BEGIN SOLUTION``/``### END SOLUTION`` is what
-nbgrader removes), and ``tests`` (a graded, locked cell with the visible tests). Hidden tests are
-not in the notebooks at all: they live in ``autograder/hidden/`` and run in the grader.
+nbgrader removes), ``tests`` (a graded, locked cell with the visible tests) and ``written`` (a
+manually graded Markdown answer). Hidden tests are not in the notebooks at all: they live in
+``autograder/hidden/`` and run in the grader.
 """
 
 from __future__ import annotations
@@ -67,6 +68,29 @@ def tests(grade_id: str, visible: str):
     return _cell(
         "code", visible, {"grade": True, "grade_id": grade_id, "locked": True, "points": None}
     )
+
+
+def written(grade_id: str, question: str, answer: str, points: float = 2):
+    """A manually graded written answer: one Markdown cell with the question and, between
+    ``### BEGIN SOLUTION``/``### END SOLUTION``, the model answer, which nbgrader replaces by
+    "YOUR ANSWER HERE" in the release. It has no hidden tests: the autograder leaves it to the
+    formgrader (no score until a person grades it; an unchanged stub scores 0)."""
+    source = (
+        textwrap.dedent(question).strip("\n")
+        + "\n\n### BEGIN SOLUTION\n"
+        + textwrap.dedent(answer).strip("\n")
+        + "\n### END SOLUTION"
+    )
+    return _cell(
+        "markdown",
+        source,
+        {"grade": True, "grade_id": grade_id, "locked": False, "points": points, "solution": True},
+    )
+
+
+def is_written(meta: dict) -> bool:
+    """Whether nbgrader metadata ``meta`` is that of a manually graded written answer."""
+    return bool(meta.get("grade") and meta.get("solution"))
 
 
 def notebook(cells: list) -> nbformat.NotebookNode:

@@ -100,7 +100,7 @@ def test_exercises_hold_no_solution_and_no_hidden_test(assignment):
     leaked = [line for line in secret if line in released and line not in public_text]
     assert not leaked, f"{assignment}: solution or hidden test text released: {leaked[:3]}"
     assert released.count("raise NotImplementedError()") == sum(
-        c.source.count("### BEGIN SOLUTION") for c in source.cells
+        c.source.count("### BEGIN SOLUTION") for c in source.cells if c.cell_type == "code"
     )
 
 
@@ -109,9 +109,23 @@ def test_metadata_points_and_structure(assignment):
     source = _nb("solutions", assignment)
     ids = [_meta(c)["grade_id"] for c in source.cells if _meta(c)]
     assert len(ids) == len(set(ids)), "grade ids must be unique"
-    tests = [c for c in source.cells if _meta(c).get("grade")]
-    answers = [c for c in source.cells if _meta(c).get("solution")]
+    written = [c for c in source.cells if _meta(c).get("grade") and _meta(c).get("solution")]
+    tests = [c for c in source.cells if _meta(c).get("grade") and c not in written]
+    answers = [c for c in source.cells if _meta(c).get("solution") and c not in written]
     assert len(tests) >= 5 and len(answers) >= 4
+    # one manually graded written answer (formgrader), no hidden tests, a model answer
+    assert len(written) == 1, "one written answer per assignment"
+    (answer,) = written
+    meta = _meta(answer)
+    assert answer.cell_type == "markdown" and meta["grade_id"].startswith("explain_")
+    assert meta["points"] == 2 and not meta["locked"] and meta["schema_version"] == 3
+    assert len(_solution_lines(answer.source)) >= 3, "the source holds a model answer"
+    gid = meta["grade_id"]
+    released = next(
+        c for c in _nb("exercises", assignment).cells if _meta(c).get("grade_id") == gid
+    )
+    assert "YOUR ANSWER HERE" in released.source and "BEGIN SOLUTION" not in released.source
+    assert answer.source.split("### BEGIN SOLUTION")[0].strip() in released.source, "question kept"
     for cell in tests:
         meta = _meta(cell)
         assert meta["points"] > 0 and meta["locked"] and meta["schema_version"] == 3

@@ -230,7 +230,9 @@ def _text(out: Path, student: str) -> str:
 
 def test_the_class_is_graded_and_the_victim_keeps_full_marks(graded):
     _, rows, _, _, _ = graded
-    assert rows["victim"]["score"] == rows["victim"]["max_score"] == "9", rows["victim"]
+    victim = rows["victim"]  # every autograded point; the written answer waits for a person
+    written = sum(cases.written_points(ROOT, A).values())
+    assert float(victim["score"]) == float(victim["max_score"]) - written > 0, victim
 
 
 def test_references_use_the_graders_pristine_inputs(graded):

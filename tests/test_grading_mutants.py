@@ -39,8 +39,12 @@ def test_solution_full_stub_zero_and_every_mutant_loses_points(assignment, tmp_p
     assert sorted(by_student) == sorted(expected)
     full = by_student["full"]
     assert full["status"] == "graded"
-    assert full["score"] == full["max_score"] > 0, full
-    assert all(score > 0 for score in full["cells"].values())
+    # the written answer waits for a person (formgrader): no automatic points, no crash
+    written = cases.written_points(ROOT, assignment)
+    assert len(written) == 1 and set(written) <= set(full["cells"]), full["cells"]
+    assert full["score"] == full["max_score"] - sum(written.values()) > 0, full
+    assert all(full["cells"][gid] in (0, None) for gid in written), full["cells"]
+    assert all(score > 0 for gid, score in full["cells"].items() if gid not in written)
     for student in ("stub", "cheater"):
         assert by_student[student]["score"] == 0, by_student[student]
     for label, failing in expected.items():

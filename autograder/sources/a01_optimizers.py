@@ -1,6 +1,6 @@
 """01_optimizers: update rules with explicit state, and the elongated bowl."""
 
-from nbsrc import code, locked, md, solution, tests
+from nbsrc import code, locked, md, solution, tests, written
 
 NAME = "01_optimizers"
 
@@ -342,4 +342,26 @@ CELLS = [
         steps = steps_to_converge(make_update(kind, lr), np.array([5.0, 1.0]), 1e-6, 5000)
         print(f"{kind:>9} (learning rate {lr}): {steps} steps")
     """),
+    written(
+        "explain_adagrad",
+        r"""
+    ## 9. In your own words (2 points, graded by hand)
+
+    AdaGrad is missing from the comparison above. Run it on the bowl with the learning rates
+    you tried (for example with `adagrad_step` in place of `rmsprop_step`) and explain, from its
+    update rule, why AdaGrad with a fixed learning rate slows down and can stall before reaching
+    the minimum, while RMSProp keeps moving. What does that imply for training a deep network
+    for many epochs? (Three to five sentences.)
+    """,
+        r"""
+    AdaGrad's accumulator $s$ is a sum of squared gradients: it never decreases, so the
+    effective step $\eta / (\sqrt{s} + \varepsilon)$ of every coordinate only shrinks, roughly
+    like $\eta / \sqrt{t}$ when the gradients keep a similar size. On the bowl the steep
+    coordinate fills $s$ quickly, and even the flat one's step becomes tiny long before
+    $\theta$ is close to the minimum, so progress slows to a crawl. RMSProp replaces the sum by an
+    exponential average that forgets old gradients, so its step size adapts to the recent
+    gradients instead of decaying to zero. In a long deep-learning run AdaGrad's learning rate
+    decays too early; RMSProp or Adam (or a schedule) are preferred.
+    """,
+    ),
 ]

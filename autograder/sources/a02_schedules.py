@@ -1,6 +1,6 @@
 """02_schedules: learning-rate schedules as functions of the step, plateau logic, LR range test."""
 
-from nbsrc import code, locked, md, solution, tests
+from nbsrc import code, locked, md, solution, tests, written
 
 NAME = "02_schedules"
 
@@ -214,6 +214,26 @@ CELLS = [
     # tests: lr_range_suggestion
     lrs = np.geomspace(1e-5, 10, 7)   # 1e-5, 1e-4, ..., 10
     assert math.isclose(lr_range_suggestion(lrs, [2.3, 2.2, 1.5, 0.9, 1.2, 5.0, 40.0]), 1e-3)
+    """,
+    ),
+    written(
+        "explain_range_test",
+        r"""
+    ### In your own words (2 points, graded by hand)
+
+    Explain why the suggestion is a learning rate about **ten times smaller** than the one at
+    the lowest loss, rather than that rate itself, and why one looks at a *smoothed* loss curve
+    (as the book does) rather than at the raw losses of single batches. (Three to five
+    sentences.)
+    """,
+        r"""
+    During a range test the rate grows at every step, so the loss at a given step reflects the
+    rates of the steps just before it; at the minimum the rate is already at the edge of
+    instability, where the loss is about to shoot up. Training for many epochs at that rate
+    would oscillate or diverge, so one backs off by about an order of magnitude, into the region
+    where the loss was still falling fast. The raw per-batch losses are noisy (each batch is a
+    different sample), so their minimum may be an outlier batch; an exponentially smoothed curve
+    shows the trend, and its minimum is a much more reliable landmark.
     """,
     ),
     md("""

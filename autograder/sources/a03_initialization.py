@@ -1,6 +1,6 @@
 """03_initialization: Glorot and He, activation variance through depth, the symmetry problem."""
 
-from nbsrc import code, locked, md, solution, tests
+from nbsrc import code, locked, md, solution, tests, written
 
 NAME = "03_initialization"
 
@@ -210,4 +210,25 @@ CELLS = [
         distinct = len(np.unique(W1.round(8), axis=1).T)
         print(f"{label:>8} start: {distinct} distinct hidden units out of 8")
     """),
+    written(
+        "explain_symmetry",
+        r"""
+    ## 5. In your own words (2 points, graded by hand)
+
+    The cell above starts $W_1$ and $W_2$ from constants. Explain, using your gradient formulas,
+    why every hidden unit keeps exactly the same weights as the others for the whole training
+    run, and why one random matrix is enough to break the symmetry. Would scaling the constant
+    start (0.3 → 3.0) help? (Three to five sentences.)
+    """,
+        r"""
+    With constant weights every column of $W_1$ is the same, so every hidden unit computes the
+    same $h_{:,j}$; since every row of $W_2$ is also the same, $\delta W_2^\top$ has identical
+    columns, and so do $(\delta W_2^\top) \odot (1 - h^2)$ and $\partial J/\partial W_1$. Every
+    unit therefore receives the same update, the columns stay equal after each step, and by
+    induction forever: the layer behaves like a single unit. With random $W_1$ the units compute
+    different functions from the first step, their gradients differ, and they stay different.
+    Changing the constant (0.3 to 3.0) changes nothing about the symmetry (and with tanh it
+    saturates the units), only randomness breaks it.
+    """,
+    ),
 ]

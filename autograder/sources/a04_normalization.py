@@ -1,6 +1,6 @@
 """04_normalization: BatchNorm and LayerNorm forward/backward, standardization without leakage."""
 
-from nbsrc import locked, md, solution, tests
+from nbsrc import locked, md, solution, tests, written
 
 NAME = "04_normalization"
 
@@ -230,6 +230,26 @@ CELLS = [
     tr, te = standardize_split(train, test)
     assert np.allclose(tr, [[-1, 0], [1, 0]]), f"train: expected [[-1, 0], [1, 0]], got {tr}"
     assert np.allclose(te, [[3, 1]]), f"test: expected [[3, 1]] (training statistics), got {te}"
+    """,
+    ),
+    written(
+        "explain_batch_dependence",
+        r"""
+    ## 5. In your own words (2 points, graded by hand)
+
+    Explain why BatchNorm must use moving statistics at inference while LayerNorm behaves the
+    same in training and inference, and what goes wrong with BatchNorm when training with very
+    small batches (say 2 examples). (Three to five sentences.)
+    """,
+        r"""
+    In training BatchNorm normalizes each feature with the mean and variance of the current
+    batch, so an example's output depends on the other examples of its batch. At inference a
+    prediction must depend on the example alone (and batches may have one example), so BN uses
+    the moving averages of the training statistics instead. LayerNorm's statistics are computed
+    over the features of one example, so there is nothing batch-dependent to replace. With
+    batches of 2, BN's batch mean and variance are very noisy estimates (with 2 examples each
+    normalized feature is just $\pm 1$), training is noisy and the moving statistics used at
+    inference differ from what the network saw in training; LayerNorm (or GroupNorm) avoids this.
     """,
     ),
 ]

@@ -1,6 +1,6 @@
 """05_regularization: penalties, inverted dropout, max-norm, clipping, early stopping."""
 
-from nbsrc import locked, md, solution, tests
+from nbsrc import locked, md, solution, tests, written
 
 NAME = "05_regularization"
 
@@ -253,6 +253,27 @@ CELLS = [
     # tests: early_stopping
     assert tuple(early_stopping([1.0, 0.8, 0.9, 0.85, 0.95, 0.7], patience=3)) == (4, 1)
     assert tuple(early_stopping([1.0, 0.9, 0.8], patience=2)) == (2, 2)
+    """,
+    ),
+    written(
+        "explain_inverted_dropout",
+        r"""
+    ## 6. In your own words (2 points, graded by hand)
+
+    Explain why inverted dropout divides the kept activations by $1 - \text{rate}$ during
+    training, and what would go wrong at inference if a network trained with dropout that does
+    *not* rescale were used without any correction. Why is this rescaling done in training rather
+    than at inference? (Three to five sentences.)
+    """,
+        r"""
+    Each activation is kept with probability $1 - \text{rate}$, so without rescaling its expected
+    value in training is $(1 - \text{rate})$ times its value; the next layer's weights adapt to
+    that smaller scale. At inference nothing is dropped, so every activation would be
+    $1 / (1 - \text{rate})$ times larger than what the next layer saw in training, which shifts
+    all pre-activations and degrades the predictions. Dividing the survivors by
+    $1 - \text{rate}$ keeps the expected value equal to the value at inference, so inference is
+    the plain network with no special case: no rescaling code in deployment, and the same model
+    can be exported as is.
     """,
     ),
 ]

@@ -1,6 +1,6 @@
 """06_augmentation: image-batch transforms and EDA text operations with a seed."""
 
-from nbsrc import code, locked, md, solution, tests
+from nbsrc import code, locked, md, solution, tests, written
 
 NAME = "06_augmentation"
 
@@ -248,6 +248,27 @@ CELLS = [
     out = synonym_replacement(sentence, synonyms, 5, np.random.default_rng(0))
     assert out[1] in ("fast", "rapid") and out[7] == "idle", f"got {out}"
     assert [w for i, w in enumerate(out) if i not in (1, 7)] == [w for i, w in enumerate(sentence) if i not in (1, 7)]
+    """,
+    ),
+    written(
+        "explain_label_preserving",
+        r"""
+    ### In your own words (2 points, graded by hand)
+
+    Augmentation must not change the label. For **one** image transform and **one** EDA
+    operation of this assignment, describe a dataset or task where it *would* change the label
+    (or the meaning), and explain why augmentations are applied only during training and not to
+    the validation or test sets. (Three to five sentences.)
+    """,
+        r"""
+    A horizontal flip is label-preserving for clothes (Fashion-MNIST) but not for handwritten
+    characters or text in images: a flipped "b" reads as "d", and flipped digits like 2 or 7
+    are no longer valid digits. Random deletion or synonym replacement can change the meaning of
+    a sentence for sentiment analysis: deleting "not" in "not good" flips the sentiment, and
+    replacing a word by a "synonym" can change the nuance. Augmentation is a regularizer that
+    enlarges the training distribution; validation and test sets must stay the untouched data
+    the model will meet, otherwise the measured accuracy no longer estimates real performance
+    (and random transforms would make the evaluation noisy).
     """,
     ),
     md("""
