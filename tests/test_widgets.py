@@ -206,3 +206,28 @@ def test_augmentation_explorer_shows_originals_and_copies():
     for transform in explorer.sliders[0].values:
         (picture,) = explorer.frame(transform=transform, strength=1, seed=0)
         assert picture.src.startswith("data:image/png;base64,")
+
+
+def test_optimizer_race_fields_and_every_optimizer_descends():
+    race = widgets.optimizer_race(landscapes=["elongated_bowl"], scales=[1.0])
+    modern = {"Lion", "Lamb", "Adafactor", "Muon", "Schedule-Free", "Ftrl", "Adam"}
+    assert set(widgets.RACE_GROUPS["2020s vs Adam"]) == modern
+    for field, names in widgets.RACE_GROUPS.items():
+        paths, losses = race.frame(function="elongated_bowl", field=field, scale=1.0)
+        assert [line.label for line in paths.lines] == list(names)
+        for line in losses.lines:  # from f = 3.42 at the start to below 1% of it
+            y = np.asarray(line.y, dtype=float)
+            assert y[0] == pytest.approx(3.42) and y[-1] < 0.01 * y[0], line.label
+
+
+def test_muon_in_the_race_takes_normalized_momentum_steps():
+    """The orthogonal factor of a 1 x 2 matrix is its direction: Muon's first step (no
+    momentum yet, nesterov: u = g + 0.95 g) has the length lr sqrt(2) rms_rate, along -g."""
+    from optreg.widgets.ch1_optimizers import _race_optimizers
+
+    point, grad = np.array([1.0, 2.0]), np.array([3.0, -4.0])
+    _race_optimizers()["Muon"](0.1).apply([grad], [point])
+    step = point - (1 - 0.1 * 0.004) * np.array([1.0, 2.0])  # less Muon's weight decay
+    np.testing.assert_allclose(step / np.linalg.norm(step), -grad / 5.0, atol=1e-6)
+    # Newton-Schulz's quintic lands the singular value in about [0.68, 1.13], not exactly at 1
+    assert 0.65 * 0.1 * math.sqrt(2) * 0.2 < np.linalg.norm(step) < 1.2 * 0.1 * math.sqrt(2) * 0.2

@@ -19,6 +19,7 @@ Keep grids small: the static snippet holds every frame (a few hundred kilobytes 
 from __future__ import annotations
 
 from optreg.widgets.ch1_optimizers import (
+    RACE_GROUPS,
     RACE_SETTINGS,
     momentum_explorer,
     optimizer_race,
@@ -78,6 +79,7 @@ __all__ = [
     "show_source",
     "momentum_explorer",
     "optimizer_race",
+    "RACE_GROUPS",
     "RACE_SETTINGS",
     "augmentation_explorer",
     "test_card",
