@@ -50,7 +50,8 @@ _KERAS_BASE = {h.name for h in _np.COMMON}  # arguments of keras.optimizers.Opti
 
 
 class _Optimizer(keras.optimizers.Optimizer):
-    """Takes its signature, checks and config from ``numpy_twin``'s declaration."""
+    """Takes its signature, checks and config from ``numpy_twin``'s declaration, and creates
+    the state variables that ``state_variables`` names."""
 
     #: the NumPy class of the same algorithm, whose ``arguments`` this twin takes
     numpy_twin: type[_np.Optimizer] = _np.Optimizer
@@ -73,8 +74,45 @@ class _Optimizer(keras.optimizers.Optimizer):
         own = {h.name: getattr(self, h.name) for h in self.arguments if h.name not in _KERAS_BASE}
         return {**super().get_config(), **own}
 
-    def _index(self, variable: Any) -> int:
-        return self._get_variable_index(variable)
+    # -- the state ---------------------------------------------------------------------------
+    def state_variables(self) -> list[tuple[str, ...]]:
+        """The state, in groups of names, in the order of Keras' built-in (so that
+        ``set_weights`` works across them): each group is created together, one variable of
+        each name per trainable variable, interleaved as Keras' ``add_optimizer_variables``."""
+        return []
+
+    def state_initializer(self, name: str) -> Any:
+        """The initializer of the state variables called ``name`` (zeros unless overridden)."""
+        return "zeros"
+
+    def build(self, variables: list) -> None:
+        if self.built:
+            return
+        super().build(variables)
+        for group in filter(None, self.state_variables()):  # () for a state not kept
+            initializers = [self.state_initializer(name) for name in group]
+            created = self.add_optimizer_variables(variables, list(group), initializers)
+            for name, state in zip(group, created, strict=True):
+                setattr(self, name, state)
+
+    def state_of(self, variable: Any, *names: str) -> list:
+        """The state variables ``names`` of ``variable``."""
+        i = self._get_variable_index(variable)
+        return [getattr(self, name)[i] for name in names]
+
+    # -- what every update_step starts with --------------------------------------------------
+    def inputs(self, gradient: Any, variable: Any, learning_rate: Any) -> tuple:
+        """``g``, ``lr`` and ``t = iterations + 1`` in the variable's dtype, as Keras' built-ins
+        cast them.
+
+        ``g`` may be sparse (an ``Embedding``'s ``tf.IndexedSlices``, rows repeated for repeated
+        tokens). As in Keras' built-ins, ``ops.square(g)`` then squares each row before the
+        repeats are summed, and a Python number cannot multiply ``g``: the equations write
+        ``ops.multiply(1 - rho, ...)`` there, ``*`` and ``-`` wherever a tensor is involved.
+        """
+        dtype = variable.dtype
+        g = ops.cast(gradient, dtype)
+        return g, ops.cast(learning_rate, dtype), ops.cast(self.iterations + 1, dtype)
 
 
 @_serializable
@@ -86,25 +124,21 @@ class SGD(_Optimizer):
 
     numpy_twin = _np.SGD
 
-    def build(self, variables: list) -> None:
-        if self.built:
-            return
-        super().build(variables)
-        self.m = self.add_optimizer_variables(variables, "m") if self.momentum != 0 else []
+    def state_variables(self):
+        return [("m",)] if self.momentum != 0 else []
 
     def update_step(self, gradient: Any, variable: Any, learning_rate: Any) -> None:
-        lr = ops.cast(learning_rate, variable.dtype)
-        g = ops.cast(gradient, variable.dtype)
-        if self.momentum == 0:
-            self.assign_sub(variable, g * lr)  # w <- w - lr g
+        g, lr, _ = self.inputs(gradient, variable, learning_rate)
+        w, momentum = variable, self.momentum
+        if momentum == 0:
+            self.assign_sub(w, lr * g)
             return
-        momentum = ops.cast(self.momentum, variable.dtype)
-        m = self.m[self._index(variable)]
-        self.assign(m, m * momentum - g * lr)  # m <- momentum m - lr g
+        (m,) = self.state_of(w, "m")
+        self.assign(m, momentum * m - lr * g)
         if self.nesterov:
-            self.assign_add(variable, m * momentum - g * lr)  # w <- w + momentum m - lr g
+            self.assign_add(w, momentum * m - lr * g)
         else:
-            self.assign_add(variable, m)  # w <- w + m
+            self.assign_add(w, m)
 
 
 @_serializable
@@ -116,19 +150,17 @@ class Adagrad(_Optimizer):
 
     numpy_twin = _np.Adagrad
 
-    def build(self, variables: list) -> None:
-        if self.built:
-            return
-        super().build(variables)
-        initializer = keras.initializers.Constant(self.initial_accumulator_value)
-        self.s = self.add_optimizer_variables(variables, "s", initializer=initializer)
+    def state_variables(self):
+        return [("s",)]
+
+    def state_initializer(self, name):
+        return keras.initializers.Constant(self.initial_accumulator_value)
 
     def update_step(self, gradient: Any, variable: Any, learning_rate: Any) -> None:
-        lr = ops.cast(learning_rate, variable.dtype)
-        g = ops.cast(gradient, variable.dtype)
-        s = self.s[self._index(variable)]
-        self.assign_add(s, ops.square(g))  # s <- s + g^2
-        self.assign_sub(variable, lr * g / ops.sqrt(s + self.epsilon))
+        g, lr, _ = self.inputs(gradient, variable, learning_rate)
+        w, (s,) = variable, self.state_of(variable, "s")
+        self.assign_add(s, ops.square(g))
+        self.assign_sub(w, lr * g / ops.sqrt(s + self.epsilon))
 
 
 @_serializable
@@ -142,34 +174,24 @@ class RMSprop(_Optimizer):
 
     numpy_twin = _np.RMSprop
 
-    def build(self, variables: list) -> None:
-        if self.built:
-            return
-        super().build(variables)
-        self.s = self.add_optimizer_variables(variables, "s")
-        self.m = self.add_optimizer_variables(variables, "m") if self.momentum > 0 else []
-        self.m_g = self.add_optimizer_variables(variables, "m_g") if self.centered else []
+    def state_variables(self):
+        return [("s",), ("m",) if self.momentum > 0 else (), ("m_g",) if self.centered else ()]
 
     def update_step(self, gradient: Any, variable: Any, learning_rate: Any) -> None:
-        lr = ops.cast(learning_rate, variable.dtype)
-        g = ops.cast(gradient, variable.dtype)
-        rho, i = self.rho, self._index(variable)
-        s = self.s[i]
-        # ops.multiply, not `*`: g may be sparse (tf.IndexedSlices, from an Embedding)
+        g, lr, _ = self.inputs(gradient, variable, learning_rate)
+        w, rho, (s,) = variable, self.rho, self.state_of(variable, "s")
         self.assign(s, rho * s + ops.multiply(1 - rho, ops.square(g)))
         if self.centered:
-            m_g = self.m_g[i]
+            (m_g,) = self.state_of(w, "m_g")
             self.assign(m_g, rho * m_g + ops.multiply(1 - rho, g))
-            denominator = s - ops.square(m_g) + self.epsilon
+            step = lr * g / ops.sqrt(s - ops.square(m_g) + self.epsilon)
         else:
-            denominator = s + self.epsilon
-        step = ops.divide(ops.multiply(lr, g), ops.sqrt(denominator))
+            step = lr * g / ops.sqrt(s + self.epsilon)
         if self.momentum > 0:
-            m = self.m[i]
+            (m,) = self.state_of(w, "m")
             self.assign(m, self.momentum * m + step)
-            self.assign_sub(variable, m)
-        else:
-            self.assign_sub(variable, step)
+            step = m
+        self.assign_sub(w, step)
 
 
 @_serializable
@@ -182,22 +204,17 @@ class Adadelta(_Optimizer):
 
     numpy_twin = _np.Adadelta
 
-    def build(self, variables: list) -> None:
-        if self.built:
-            return
-        super().build(variables)
-        self.s, self.d = self.add_optimizer_variables(variables, ["s", "d"])
+    def state_variables(self):
+        return [("s", "d")]
 
     def update_step(self, gradient: Any, variable: Any, learning_rate: Any) -> None:
-        lr = ops.cast(learning_rate, variable.dtype)
-        g = ops.cast(gradient, variable.dtype)
-        rho, eps, i = self.rho, self.epsilon, self._index(variable)
-        s, d = self.s[i], self.d[i]
-        # ops.multiply and ops.divide, not `*` and `/`: g may be sparse (tf.IndexedSlices)
+        g, lr, _ = self.inputs(gradient, variable, learning_rate)
+        w, rho, eps = variable, self.rho, self.epsilon
+        s, d = self.state_of(w, "s", "d")
         self.assign(s, rho * s + ops.multiply(1 - rho, ops.square(g)))
         dw = ops.negative(ops.divide(ops.multiply(ops.sqrt(d + eps), g), ops.sqrt(s + eps)))
         self.assign(d, rho * d + ops.multiply(1 - rho, ops.square(dw)))
-        self.assign_add(variable, ops.multiply(lr, dw))
+        self.assign_add(w, ops.multiply(lr, dw))
 
 
 @_serializable
@@ -210,30 +227,21 @@ class Adam(_Optimizer):
 
     numpy_twin = _np.Adam
 
-    def build(self, variables: list) -> None:
-        if self.built:
-            return
-        super().build(variables)
-        self.m, self.s = self.add_optimizer_variables(variables, ["m", "s"])
-        self.s_max = self.add_optimizer_variables(variables, "s_max") if self.amsgrad else []
+    def state_variables(self):
+        return [("m", "s"), ("s_max",) if self.amsgrad else ()]
 
     def update_step(self, gradient: Any, variable: Any, learning_rate: Any) -> None:
-        dtype = variable.dtype
-        lr = ops.cast(learning_rate, dtype)
-        g = ops.cast(gradient, dtype)
-        t = ops.cast(self.iterations + 1, dtype)
-        beta_1_t = ops.power(ops.cast(self.beta_1, dtype), t)
-        beta_2_t = ops.power(ops.cast(self.beta_2, dtype), t)
-        i = self._index(variable)
-        m, s = self.m[i], self.s[i]
-        self.assign_add(m, (g - m) * (1 - self.beta_1))
-        self.assign_add(s, (ops.square(g) - s) * (1 - self.beta_2))
+        g, lr, t = self.inputs(gradient, variable, learning_rate)
+        w, beta_1, beta_2 = variable, self.beta_1, self.beta_2
+        m, s = self.state_of(w, "m", "s")
+        self.assign_add(m, (1 - beta_1) * (g - m))
+        self.assign_add(s, (1 - beta_2) * (ops.square(g) - s))
         if self.amsgrad:
-            s_max = self.s_max[i]
+            (s_max,) = self.state_of(w, "s_max")
             self.assign(s_max, ops.maximum(s_max, s))
             s = s_max
-        alpha = lr * ops.sqrt(1 - beta_2_t) / (1 - beta_1_t)
-        self.assign_sub(variable, m * alpha / (ops.sqrt(s) + self.epsilon))
+        alpha = lr * ops.sqrt(1 - beta_2**t) / (1 - beta_1**t)
+        self.assign_sub(w, alpha * m / (ops.sqrt(s) + self.epsilon))
 
 
 @_serializable
@@ -246,23 +254,16 @@ class Adamax(_Optimizer):
 
     numpy_twin = _np.Adamax
 
-    def build(self, variables: list) -> None:
-        if self.built:
-            return
-        super().build(variables)
-        self.m, self.u = self.add_optimizer_variables(variables, ["m", "u"])
+    def state_variables(self):
+        return [("m", "u")]
 
     def update_step(self, gradient: Any, variable: Any, learning_rate: Any) -> None:
-        dtype = variable.dtype
-        lr = ops.cast(learning_rate, dtype)
-        g = ops.cast(gradient, dtype)
-        t = ops.cast(self.iterations + 1, dtype)
-        beta_1_t = ops.power(ops.cast(self.beta_1, dtype), t)
-        i = self._index(variable)
-        m, u = self.m[i], self.u[i]
-        self.assign_add(m, (g - m) * (1 - self.beta_1))
+        g, lr, t = self.inputs(gradient, variable, learning_rate)
+        w, beta_1 = variable, self.beta_1
+        m, u = self.state_of(w, "m", "u")
+        self.assign_add(m, (1 - beta_1) * (g - m))
         self.assign(u, ops.maximum(self.beta_2 * u, ops.abs(g)))
-        self.assign_sub(variable, lr * m / ((1 - beta_1_t) * (u + self.epsilon)))
+        self.assign_sub(w, lr * m / ((1 - beta_1**t) * (u + self.epsilon)))
 
 
 @_serializable
@@ -273,16 +274,21 @@ class Nadam(_Optimizer):
     m <- m + (1 - beta_1) (g - m) ;  s <- s + (1 - beta_2) (g^2 - s)
     m_hat = mu_{t+1} m / (1 - P_t mu_{t+1}) + (1 - mu_t) g / (1 - P_t) ;  s_hat = s / (1 - beta_2^t)
     w <- w - lr m_hat / (sqrt(s_hat) + epsilon)
+
+    As Keras' Nadam, ``beta_1`` and ``beta_2`` are cast to the variable's dtype first (so
+    ``1 - beta_1`` is computed in float32 for float32 variables).
     """
 
     numpy_twin = _np.Nadam
+
+    def state_variables(self):
+        return [("m", "s")]
 
     def build(self, variables: list) -> None:
         if self.built:
             return
         dtype = variables[0].dtype if variables else keras.backend.floatx()
         super().build(variables)
-        self.m, self.s = self.add_optimizer_variables(variables, ["m", "s"])
         self.mu_product = keras.Variable(1.0, dtype=dtype, trainable=False, name="mu_product")
 
     def mu(self, t: Any, dtype: Any) -> Any:
@@ -298,20 +304,17 @@ class Nadam(_Optimizer):
         super()._backend_update_step(grads, trainable_variables, learning_rate)
 
     def update_step(self, gradient: Any, variable: Any, learning_rate: Any) -> None:
-        dtype = variable.dtype
-        lr = ops.cast(learning_rate, dtype)
-        g = ops.cast(gradient, dtype)
-        t = ops.cast(self.iterations + 1, dtype)
+        g, lr, t = self.inputs(gradient, variable, learning_rate)
+        w, dtype = variable, variable.dtype
         beta_1, beta_2 = ops.cast(self.beta_1, dtype), ops.cast(self.beta_2, dtype)
         mu_t, mu_next = self.mu(t, dtype), self.mu(t + 1, dtype)
-        product = ops.cast(self.mu_product, dtype)
-        i = self._index(variable)
-        m, s = self.m[i], self.s[i]
-        self.assign_add(m, (g - m) * (1 - beta_1))
-        self.assign_add(s, (ops.square(g) - s) * (1 - beta_2))
-        m_hat = mu_next * m / (1 - product * mu_next) + (1 - mu_t) * g / (1 - product)
-        s_hat = s / (1 - ops.power(beta_2, t))
-        self.assign_sub(variable, m_hat * lr / (ops.sqrt(s_hat) + self.epsilon))
+        P_t = ops.cast(self.mu_product, dtype)
+        m, s = self.state_of(w, "m", "s")
+        self.assign_add(m, (1 - beta_1) * (g - m))
+        self.assign_add(s, (1 - beta_2) * (ops.square(g) - s))
+        m_hat = mu_next * m / (1 - P_t * mu_next) + (1 - mu_t) * g / (1 - P_t)
+        s_hat = s / (1 - beta_2**t)
+        self.assign_sub(w, lr * m_hat / (ops.sqrt(s_hat) + self.epsilon))
 
 
 @_serializable
@@ -331,23 +334,22 @@ class Lion(_Optimizer):
     """Lion; equations in ``optreg.optimizers.Lion``::
 
     w <- w - lr sign(beta_1 m + (1 - beta_1) g) ;  m <- beta_2 m + (1 - beta_2) g
+
+    (``beta_1`` and ``beta_2`` in the variable's dtype first, as Keras' Lion).
     """
 
     numpy_twin = _np.Lion
 
-    def build(self, variables: list) -> None:
-        if self.built:
-            return
-        super().build(variables)
-        self.m = self.add_optimizer_variables(variables, "m")
+    def state_variables(self):
+        return [("m",)]
 
     def update_step(self, gradient: Any, variable: Any, learning_rate: Any) -> None:
-        dtype = variable.dtype
-        lr, g = ops.cast(learning_rate, dtype), ops.cast(gradient, dtype)
+        g, lr, _ = self.inputs(gradient, variable, learning_rate)
+        w, dtype = variable, variable.dtype
         beta_1, beta_2 = ops.cast(self.beta_1, dtype), ops.cast(self.beta_2, dtype)
-        m = self.m[self._index(variable)]
-        self.assign_sub(variable, lr * ops.sign(m * beta_1 + g * (1 - beta_1)))
-        self.assign(m, m * beta_2 + g * (1 - beta_2))
+        (m,) = self.state_of(w, "m")
+        self.assign_sub(w, lr * ops.sign(beta_1 * m + (1 - beta_1) * g))
+        self.assign(m, beta_2 * m + (1 - beta_2) * g)
 
 
 @_serializable
@@ -361,26 +363,23 @@ class Lamb(_Optimizer):
 
     numpy_twin = _np.Lamb
 
-    def build(self, variables: list) -> None:
-        if self.built:
-            return
-        super().build(variables)
-        self.m, self.s = self.add_optimizer_variables(variables, ["m", "s"])
+    def state_variables(self):
+        return [("m", "s")]
 
     def update_step(self, gradient: Any, variable: Any, learning_rate: Any) -> None:
-        dtype = variable.dtype
-        lr, g = ops.cast(learning_rate, dtype), ops.cast(gradient, dtype)
-        t = ops.cast(self.iterations + 1, dtype)
-        beta_1_t = ops.power(ops.cast(self.beta_1, dtype), t)
-        beta_2_t = ops.power(ops.cast(self.beta_2, dtype), t)
-        i = self._index(variable)
-        m, s = self.m[i], self.s[i]
-        self.assign_add(m, (g - m) * (1 - self.beta_1))
-        self.assign_add(s, (ops.square(g) - s) * (1 - self.beta_2))
-        u = (m / (1 - beta_1_t)) / (ops.sqrt(s / (1 - beta_2_t)) + self.epsilon)
-        w_norm, u_norm = ops.sqrt(ops.sum(ops.square(variable))), ops.sqrt(ops.sum(ops.square(u)))
-        ratio = ops.where((w_norm > 0) & (u_norm > 0), w_norm / u_norm, 1.0)
-        self.assign_sub(variable, ratio * lr * u)
+        g, lr, t = self.inputs(gradient, variable, learning_rate)
+        w, beta_1, beta_2 = variable, self.beta_1, self.beta_2
+        m, s = self.state_of(w, "m", "s")
+        self.assign_add(m, (1 - beta_1) * (g - m))
+        self.assign_add(s, (1 - beta_2) * (ops.square(g) - s))
+        u = (m / (1 - beta_1**t)) / (ops.sqrt(s / (1 - beta_2**t)) + self.epsilon)
+        w_norm, u_norm = _norm(w), _norm(u)
+        r = ops.where((w_norm > 0) & (u_norm > 0), w_norm / u_norm, 1.0)
+        self.assign_sub(w, r * lr * u)
+
+
+def _norm(x: Any) -> Any:
+    return ops.sqrt(ops.sum(ops.square(x)))
 
 
 def _rms(x: Any) -> Any:
@@ -420,16 +419,14 @@ class Adafactor(_Optimizer):
             self.v.append(self.add_variable_from_reference(w, name="v"))
 
     def update_step(self, gradient: Any, variable: Any, learning_rate: Any) -> None:
-        dtype = variable.dtype
-        lr, g = ops.cast(learning_rate, dtype), ops.cast(gradient, dtype)
-        t = ops.cast(self.iterations + 1, dtype)
+        g, lr, t = self.inputs(gradient, variable, learning_rate)
+        w = variable
         rho = ops.minimum(lr, 1 / ops.sqrt(t))
-        alpha = ops.maximum(ops.cast(self.epsilon_2, dtype), _rms(variable)) * rho
-        beta = 1 - ops.power(t, self.beta_2_decay)
-        G = ops.add(ops.square(g), self.epsilon_1)  # ops.add: g may be sparse, as below
-        i = self._index(variable)
-        r, c, v = self.r[i], self.c[i], self.v[i]
-        if len(variable.shape) >= 2:
+        alpha = ops.maximum(ops.cast(self.epsilon_2, w.dtype), _rms(w)) * rho
+        beta = 1 - t**self.beta_2_decay
+        G = ops.add(ops.square(g), self.epsilon_1)
+        r, c, v = self.state_of(w, "r", "c", "v")
+        if len(w.shape) >= 2:
             self.assign(r, beta * r + (1 - beta) * ops.mean(G, axis=-1))
             self.assign(c, beta * c + (1 - beta) * ops.mean(G, axis=-2))
             row = ops.expand_dims(r / ops.mean(r, axis=-1, keepdims=True), -1)
@@ -438,7 +435,7 @@ class Adafactor(_Optimizer):
             self.assign(v, beta * v + (1 - beta) * G)
         u = ops.divide(g, ops.sqrt(v))
         u = ops.divide(u, ops.maximum(1.0, _rms(u) / self.clip_threshold))
-        self.assign_sub(variable, ops.multiply(alpha, u))
+        self.assign_sub(w, ops.multiply(alpha, u))
 
 
 @_serializable
@@ -488,26 +485,23 @@ class Muon(_Optimizer):
         return ops.transpose(x) if tall else x
 
     def update_step(self, gradient: Any, variable: Any, learning_rate: Any) -> None:
-        dtype = variable.dtype
-        lr, g = ops.cast(learning_rate, dtype), ops.cast(gradient, dtype)
-        i = self._index(variable)
-        m, v = self.m[i], self.v[i]
+        g, lr, t = self.inputs(gradient, variable, learning_rate)
+        w, momentum = variable, self.momentum
+        m, v = self.state_of(w, "m", "v")
         if v is not None:  # AdamW
             lr = lr * self.adam_lr_ratio
-            t = ops.cast(self.iterations + 1, dtype)
-            beta_1_t = ops.power(ops.cast(self.adam_beta_1, dtype), t)
-            beta_2_t = ops.power(ops.cast(self.adam_beta_2, dtype), t)
-            alpha = lr * ops.sqrt(1 - beta_2_t) / (1 - beta_1_t)
-            self.assign_add(m, (g - m) * (1 - self.adam_beta_1))
-            self.assign_add(v, (ops.square(g) - v) * (1 - self.adam_beta_2))
-            self.assign_sub(variable, m * alpha / (ops.sqrt(v) + self.epsilon))
+            beta_1, beta_2 = self.adam_beta_1, self.adam_beta_2
+            alpha = lr * ops.sqrt(1 - beta_2**t) / (1 - beta_1**t)
+            self.assign_add(m, (1 - beta_1) * (g - m))
+            self.assign_add(v, (1 - beta_2) * (ops.square(g) - v))
+            self.assign_sub(w, alpha * m / (ops.sqrt(v) + self.epsilon))
             return
-        self.assign_add(m, g + m * (self.momentum - 1))  # m <- momentum m + g
-        u = g + self.momentum * m if self.nesterov else m
+        self.assign_add(m, g + (momentum - 1) * m)  # m <- momentum m + g
+        u = g + momentum * m if self.nesterov else m
         step = lr * self.newton_schulz(u)
         if self.rms_rate is not None:
             step = step * ops.sqrt(ops.maximum(step.shape[0], step.shape[1])) * self.rms_rate
-        self.assign_sub(variable, step)
+        self.assign_sub(w, step)
 
 
 @_serializable
@@ -521,32 +515,32 @@ class ScheduleFreeAdamW(_Optimizer):
 
     numpy_twin = _np.ScheduleFreeAdamW
 
+    def state_variables(self):
+        return [("z", "v")]
+
     def build(self, variables: list) -> None:
         if self.built:
             return
         super().build(variables)
-        self.z, self.v = self.add_optimizer_variables(variables, ["z", "v"])
         for z, w in zip(self.z, variables, strict=True):
-            self.assign(z, ops.copy(w))
+            self.assign(z, ops.copy(w))  # z starts at w
 
     def update_step(self, gradient: Any, variable: Any, learning_rate: Any) -> None:
-        dtype = variable.dtype
-        lr, g = ops.cast(learning_rate, dtype), ops.cast(gradient, dtype)
-        t = ops.cast(self.iterations + 1, dtype)
+        g, lr, t = self.inputs(gradient, variable, learning_rate)
+        y, dtype = variable, variable.dtype
         beta_1, beta_2 = ops.cast(self.beta_1, dtype), ops.cast(self.beta_2, dtype)
         if self.warmup_steps > 0:
             lr = lr * ops.minimum(t / ops.cast(self.warmup_steps, dtype), 1.0)
-        i = self._index(variable)
-        z, v, y = self.z[i], self.v[i], variable
-        self.assign_add(v, (ops.square(g) - v) * (1 - beta_2))
-        self.assign_sub(z, lr * g / (ops.sqrt(v / (1 - ops.power(beta_2, t))) + self.epsilon))
+        z, v = self.state_of(y, "z", "v")
+        self.assign_add(v, (1 - beta_2) * (ops.square(g) - v))
+        self.assign_sub(z, lr * g / (ops.sqrt(v / (1 - beta_2**t)) + self.epsilon))
         x = (y - (1 - beta_1) * z) / beta_1
         x = (1 - 1 / t) * x + (1 / t) * z
         self.assign(y, (1 - beta_1) * z + beta_1 * x)
 
     def eval_weights(self, variables: list) -> list:
         """The averages ``x = (y - (1 - beta_1) z) / beta_1`` to evaluate with (tensors)."""
-        zs = [self.z[self._index(w)] for w in variables]
+        zs = [self.state_of(w, "z")[0] for w in variables]
         return [
             (w - (1 - self.beta_1) * z) / self.beta_1 for w, z in zip(variables, zs, strict=True)
         ]
@@ -562,22 +556,19 @@ class Ftrl(_Optimizer):
 
     numpy_twin = _np.Ftrl
 
-    def build(self, variables: list) -> None:
-        if self.built:
-            return
-        super().build(variables)
-        initial = keras.initializers.Constant(self.initial_accumulator_value)
-        self.n, self.z = self.add_optimizer_variables(
-            variables, ["n", "z"], initializer=[initial, "zeros"]
-        )
+    def state_variables(self):
+        return [("n", "z")]
+
+    def state_initializer(self, name):
+        if name == "n":
+            return keras.initializers.Constant(self.initial_accumulator_value)
+        return "zeros"
 
     def update_step(self, gradient: Any, variable: Any, learning_rate: Any) -> None:
-        dtype = variable.dtype
-        lr, g, w = ops.cast(learning_rate, dtype), ops.cast(gradient, dtype), variable
-        p, l1 = self.learning_rate_power, self.l1_regularization_strength
+        g, lr, _ = self.inputs(gradient, variable, learning_rate)
+        w, p, l1 = variable, self.learning_rate_power, self.l1_regularization_strength
         l2 = self.l2_regularization_strength + self.beta / (2.0 * lr)
-        i = self._index(variable)
-        n, z = self.n[i], self.z[i]
+        n, z = self.state_of(w, "n", "z")
         g_shrunk = g + 2 * self.l2_shrinkage_regularization_strength * w
         n_new = n + ops.square(g)
         self.assign_add(z, g_shrunk - (ops.power(n_new, -p) - ops.power(n, -p)) / lr * w)
