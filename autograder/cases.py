@@ -53,6 +53,20 @@ def written_points(root: Path, assignment: str) -> dict[str, float]:
     return {m["grade_id"]: m["points"] for m in metas if m.get("grade") and m.get("solution")}
 
 
+# Mistakes that must cost exactly the cells named in MUTANTS, each failing a visible check there
+# (points split by what is checked: issue 17); tests/test_exercise_coverage.py checks both.
+PARTIAL = {
+    "04_normalization": [
+        "bn_dgamma_summed_to_scalar",
+        "bn_dbeta_keeps_batch_axis",
+        "ln_dgamma_over_features",
+        "ln_dbeta_over_features",
+        "ln_backward_gamma_factored_out",
+        "bn_momentum_swapped",
+        "bn_batch_stats_at_inference",
+    ],
+}
+
 # assignment -> [(label, [(answer cell, old, new)], [test cells that must fail])]
 MUTANTS = {
     "01_optimizers": [
@@ -245,7 +259,7 @@ MUTANTS = {
             [
                 (
                     "batchnorm_forward",
-                    "x_hat = (x - moving_mean) / np.sqrt(moving_var + epsilon)",
+                    "x_hat = (x - moving_mean) / np.sqrt(moving_variance + epsilon)",
                     "x_hat = (x - x.mean(axis=0)) / np.sqrt(x.var(axis=0) + epsilon)",
                 )
             ],
@@ -260,7 +274,7 @@ MUTANTS = {
                     "(1 - momentum) * moving_mean + momentum * mean",
                 )
             ],
-            ["test_batchnorm_training"],
+            ["test_batchnorm_training_moving"],
         ),
         (
             "bn_unbiased_variance",
@@ -271,12 +285,12 @@ MUTANTS = {
                     "x.mean(axis=0), x.var(axis=0, ddof=1)",
                 )
             ],
-            ["test_batchnorm_training"],
+            ["test_batchnorm_training_y", "test_batchnorm_training_moving"],
         ),
         (
             "bn_backward_no_mean_term",
-            [("batchnorm_backward", "n * dy - dbeta - ", "n * dy - ")],
-            ["test_batchnorm_backward"],
+            [("batchnorm_backward", "m * dy - dbeta - ", "m * dy - ")],
+            ["test_batchnorm_backward_dx"],
         ),
         (
             "ln_over_batch_axis",
@@ -306,7 +320,7 @@ MUTANTS = {
                     "    moving_mean *= momentum\n    moving_mean += (1 - momentum) * mean\n",
                 )
             ],
-            ["test_batchnorm_training"],
+            ["test_batchnorm_training_moving"],
         ),
         (
             "standardize_train_in_place",
@@ -330,6 +344,62 @@ MUTANTS = {
                 )
             ],
             ["test_layernorm_forward"],
+        ),
+        # partial mistakes (issue 17): each loses its own cell only, and fails a visible check
+        (
+            "bn_dgamma_summed_to_scalar",
+            [("batchnorm_backward", "return dx, dgamma, dbeta", "return dx, dgamma.sum(), dbeta")],
+            ["test_batchnorm_backward_dgamma"],
+        ),
+        (
+            "bn_dbeta_keeps_batch_axis",
+            [
+                (
+                    "batchnorm_backward",
+                    "dbeta = dy.sum(axis=0)",
+                    "dbeta = dy.sum(axis=0, keepdims=True)",
+                )
+            ],
+            ["test_batchnorm_backward_dbeta"],
+        ),
+        (
+            "ln_dgamma_over_features",
+            [
+                (
+                    "layernorm",
+                    "return dx, (dy * x_hat).sum(axis=0)",
+                    "return dx, (dy * x_hat).sum(axis=1)",
+                )
+            ],
+            ["test_layernorm_backward_dgamma"],
+        ),
+        (
+            "ln_dbeta_over_features",
+            [("layernorm", "dy.sum(axis=0)\n", "dy.sum(axis=1)\n")],
+            ["test_layernorm_backward_dbeta"],
+        ),
+        (
+            "ln_backward_gamma_factored_out",
+            [
+                ("layernorm", "g = dy * gamma", "g = dy"),
+                (
+                    "layernorm",
+                    "/ (h * np.sqrt(var + epsilon))",
+                    "* gamma / (h * np.sqrt(var + epsilon))",
+                ),
+            ],
+            ["test_layernorm_backward_dx"],
+        ),
+        (
+            "standardize_zero_std_to_one",
+            [
+                (
+                    "standardize_split",
+                    "scale = np.maximum(x_train.std(axis=0), epsilon)",
+                    "scale = x_train.std(axis=0)\n    scale = np.where(scale == 0, 1.0, scale)",
+                )
+            ],
+            ["test_standardize_split"],
         ),
     ],
     "05_regularization": [
@@ -696,10 +766,11 @@ def robustness_class(root: Path, folder: Path, assignment: str = "02_schedules")
     name = f"{assignment}.ipynb"
     full = lambda: student_notebook(root, assignment)  # noqa: E731
     source, _ = load_pair(root, assignment)
-    points = {
+    points = {  # the autograded cells (a written answer waits for a person)
         _gid(c): c.metadata["nbgrader"]["points"]
         for c in source.cells
         if c.metadata.get("nbgrader", {}).get("grade")
+        and not c.metadata["nbgrader"].get("solution")
     }
     total = sum(points.values())
     expect = {}

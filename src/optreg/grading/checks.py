@@ -103,11 +103,15 @@ def close(got, want, what: str, rtol: float = 1e-7, atol: float = 1e-12) -> None
             error = np.abs(got - want) / np.maximum(np.abs(want), atol + 1e-300)
         worst = float(np.nanmax(np.where(ok, 0.0, error), initial=0.0))
         worst_text = f"{worst:.2g}" if np.isfinite(worst) and worst > 0 else "not a number"
+        if want.ndim == 0:  # a scalar is a scalar: no shape, no count of values
+            raise Failed(f"{what}: wrong value on a hidden case, relative error {worst_text}")
         raise Failed(
             f"{what}: wrong values on a hidden case: shape {got.shape} as expected, "
             f"{int((~ok).sum())} of {ok.size} values wrong, largest relative error "
             f"{worst_text}"
         )
+    if not ok.all() and want.ndim == 0:
+        raise Failed(f"{what}: expected {float(want):.8g}, got {float(got):.8g}")
     if not ok.all():
         i = int(np.flatnonzero(~ok.ravel())[0])
         raise Failed(

@@ -32,9 +32,10 @@ from pathlib import Path
 from nbformat import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
 from nbgrader.utils import is_grade
-from traitlets import Float, List, Unicode
+from traitlets import Bool, Float, List, Unicode
 
 from optreg.grading.checks import Failed, hidden_mode
+from optreg.grading.diagnose import CallLog, Catalogue, load_catalogue
 from optreg.grading.student import Function, Student, StudentFailure, StudentProcess
 
 VISIBLE = "<visible tests>"
@@ -181,6 +182,7 @@ class Grading:
     verdicts: dict[str, Verdict]
     cell_results: dict[int, tuple[str, str | None]]  # notebook cell index -> (output, error)
     notes: list[str]
+    mistakes: dict = field(default_factory=dict)  # failed cell -> named mistakes (diagnose.py)
 
 
 def grade_notebook(
@@ -191,8 +193,10 @@ def grade_notebook(
     cell_timeout: float = 30,
     call_timeout: float = 10,
     budget: float = 300,
+    catalogue: Catalogue | None = None,
 ) -> Grading:
-    """Run the student's cells in the sandbox and decide every graded cell of ``nb``."""
+    """Run the student's cells in the sandbox and decide every graded cell of ``nb``; with a
+    ``catalogue``, then name the known mistakes of the failed cells (their verdicts unchanged)."""
     code_cells = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and not is_grade(c)]
     process = StudentProcess(
         [nb.cells[i].source for i in code_cells],
@@ -202,8 +206,10 @@ def grade_notebook(
         budget=budget,
         labels=[i + 1 for i in code_cells],
     )
-    student = Student(process)
+    calls = CallLog(process)  # which functions each cell calls, for the diagnosis
+    student = Student(calls)
     verdicts: dict[str, Verdict] = {}
+    mistakes: dict = {}
     try:
         try:
             process.start()
@@ -220,16 +226,22 @@ def grade_notebook(
         spent = Verdict("", False, ["not checked: the time budget for this submission was spent"])
         for phase in ("visible", "hidden"):
             for cell, grade_id in graded:
+                calls.cell = grade_id
                 if time.monotonic() >= process.deadline:
                     verdicts[grade_id] = Verdict(grade_id, False, list(spent.messages))
                 elif phase == "visible":
                     verdicts[grade_id] = decide_visible(grade_id, cell.source, nb, student)
                 elif verdicts[grade_id].messages != spent.messages:
                     decide_hidden(verdicts[grade_id], hidden[grade_id], student)
+        if catalogue is not None:  # explains failures only: every verdict is already final
+            try:
+                mistakes = catalogue.explain(verdicts, calls, student, process)
+            except Exception as exc:  # a broken catalogue costs the explanation, not a grade
+                process.notes.append(f"no diagnosis: {type(exc).__name__}: {exc}"[:300])
     finally:
         process.close()
     results = {code_cells[i]: r for i, r in process.results.items()}
-    return Grading(verdicts, results, process.notes)
+    return Grading(verdicts, results, process.notes, mistakes)
 
 
 def _stream(text: str) -> NotebookNode:
@@ -251,8 +263,14 @@ class GradeOutsideSandbox(NbGraderPreprocessor):
     call_timeout = Float(10, help="seconds per call of a student's function").tag(config=True)
     budget = Float(300, help="seconds for the whole submission").tag(config=True)
     report = Unicode("", help="where to write the notes (JSON)").tag(config=True)
+    diagnose = Bool(True, help="name known mistakes of failed cells (diagnose.py)").tag(config=True)
 
     def preprocess(self, nb, resources):
+        try:
+            catalogue = load_catalogue(Path(self.hidden_tests)) if self.diagnose else None
+        except Exception as exc:  # a broken catalogue costs the explanations, not the grading
+            self.log.error("no diagnosis: %s: %s", type(exc).__name__, exc)
+            catalogue = None
         grading = grade_notebook(
             nb,
             load_hidden(Path(self.hidden_tests)),
@@ -260,6 +278,7 @@ class GradeOutsideSandbox(NbGraderPreprocessor):
             cell_timeout=self.cell_timeout,
             call_timeout=self.call_timeout,
             budget=self.budget,
+            catalogue=catalogue,
         )
         room = TOTAL_OUTPUT  # feedback stays small whatever the cells print
         for index, cell in enumerate(nb.cells):
@@ -267,12 +286,25 @@ class GradeOutsideSandbox(NbGraderPreprocessor):
                 continue
             cell.execution_count = None
             if is_grade(cell):
-                verdict = grading.verdicts[_meta(cell)["grade_id"]]
-                cell.outputs = (
-                    [_stream("passed: every check of this cell\n")]
-                    if verdict.passed
-                    else [_error("AssertionError", verdict.message[:2000])]
+                grade_id = _meta(cell)["grade_id"]
+                verdict = grading.verdicts[grade_id]
+                points = _meta(cell).get("points")  # the feedback names the test and its worth
+                worth = (
+                    f" ({points:g} point{'' if points == 1 else 's'})"
+                    if isinstance(points, int | float)
+                    else ""
                 )
+                cell.outputs = (
+                    [_stream(f"{grade_id}{worth}: passed, every check of this cell\n")]
+                    if verdict.passed
+                    else [
+                        _error(
+                            "AssertionError", f"{grade_id}{worth} failed:\n{verdict.message}"[:2000]
+                        )
+                    ]
+                )
+                if grading.mistakes.get(verdict.grade_id):  # after the error: scores unchanged
+                    cell.outputs.append(catalogue.output(grading.mistakes[verdict.grade_id]))
                 continue
             output, error = grading.cell_results.get(index, ("", None))
             if len(output) + len(error or "") > room:
@@ -294,6 +326,9 @@ class GradeOutsideSandbox(NbGraderPreprocessor):
                     {
                         "notes": grading.notes,
                         "verdicts": {g: [v.passed, v.message] for g, v in grading.verdicts.items()},
+                        "mistakes": {
+                            g: [n.summary() for n in found] for g, found in grading.mistakes.items()
+                        },
                     }
                 )
             )
