@@ -4,9 +4,13 @@ installed by ``make test``'s set-up, not skipped around."""
 from __future__ import annotations
 
 import os
+import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+# `optreg grade` records into the course's nbgrader gradebook; test classes go to a private course
+# folder per pytest process, never into the instructor's autograder/workspace/gradebook.db.
+os.environ.setdefault("OPTREG_COURSE_DIR", tempfile.mkdtemp(prefix="optreg-test-course-"))
 
 
 def _ci() -> bool:
