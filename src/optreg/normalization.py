@@ -22,10 +22,13 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
+from numbers import Integral
+from typing import Any
 
 import numpy as np
 
-from optreg._validation import check_positive, check_range
+from optreg._validation import check_positive
+from optreg.hyperparameters import Declared, Hyperparameter
 
 __all__ = [
     "Standardizer",
@@ -34,27 +37,54 @@ __all__ = [
     "LayerNormalization",
     "GroupNormalization",
     "RMSNormalization",
-    "check_group_normalization_args",
     "fuse_dense",
     "normalization_input_gradient",
-    "check_batch_normalization_args",
-    "check_layer_normalization_args",
 ]
 
 
 # --------------------------------------------------------------------------------------------
-# Shared argument checks (the Keras twins in ``optreg.keras.layers`` call these same functions)
+# The declarations (the Keras twins in ``optreg.keras.layers`` take them too)
 # --------------------------------------------------------------------------------------------
 
 
-def check_batch_normalization_args(momentum: float, epsilon: float) -> tuple[float, float]:
-    """Validate BN's ``momentum`` in [0, 1] and ``epsilon`` > 0; return them as floats."""
-    return check_range("momentum", momentum, 0.0, 1.0), check_positive("epsilon", epsilon)
+def _check_feature_axis(name: str, value: Any) -> int:
+    """One axis, an int (the features' or the channels' axis)."""
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        raise ValueError(f"{name} must be an int (the channels' axis), got {value!r}")
+    return int(value)
 
 
-def check_layer_normalization_args(epsilon: float) -> float:
-    """Validate LN's ``epsilon`` > 0."""
-    return check_positive("epsilon", epsilon)
+def _check_axes(name: str, value: Any) -> int | list[int]:
+    """An int or a non-empty sequence of ints (the normalized axes)."""
+    is_int = lambda a: isinstance(a, Integral) and not isinstance(a, bool)  # noqa: E731
+    if is_int(value):
+        return int(value)
+    if isinstance(value, list | tuple) and value and all(is_int(a) for a in value):
+        return [int(a) for a in value]
+    raise ValueError(f"{name} must be an int or a non-empty list of ints, got {value!r}")
+
+
+def _check_groups(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or (value <= 0 and value != -1):
+        raise ValueError(f"{name} must be an integer >= 1 or -1, got {value!r}")
+    return value
+
+
+AXIS = Hyperparameter("axis", -1, "an int", "the features' axis", _check_feature_axis)
+AXES = Hyperparameter("axis", -1, "int or list of ints", "the normalized axes", _check_axes)
+EPSILON = Hyperparameter("epsilon", 1e-3, "> 0", "added to the variance")
+CENTER = Hyperparameter("center", True, "True or False", "learn an offset `beta`")
+SCALE = Hyperparameter("scale", True, "True or False", "learn a scale `gamma`")
+
+
+class _Layer(Declared):
+    """The layer protocol's attributes: ``params``/``grads`` (created by ``build``), ``built``."""
+
+    def __post_init__(self) -> None:
+        self.params: dict[str, np.ndarray] = {}
+        self.grads: dict[str, np.ndarray] = {}
+        self.built = False
+        self._cache: tuple | None = None
 
 
 def _normalized_axes(axis: int | Sequence[int], ndim: int, name: str = "axis") -> tuple[int, ...]:
@@ -219,7 +249,7 @@ def standardize(
 # --------------------------------------------------------------------------------------------
 
 
-class BatchNormalization:
+class BatchNormalization(_Layer):
     """Batch normalization, with Keras' arguments, defaults and moving-statistics update.
 
     Training (``training=True``), with the mean and the *biased* variance over every axis but
@@ -239,24 +269,18 @@ class BatchNormalization:
     variance (the paper uses the unbiased ``m/(m-1)`` estimate); ``epsilon`` defaults to 1e-3.
     """
 
-    def __init__(
-        self,
-        axis: int = -1,
-        momentum: float = 0.99,
-        epsilon: float = 1e-3,
-        center: bool = True,
-        scale: bool = True,
-    ) -> None:
-        self.momentum, self.epsilon = check_batch_normalization_args(momentum, epsilon)
-        self.axis = int(axis)
-        self.center = bool(center)
-        self.scale = bool(scale)
-        self.params: dict[str, np.ndarray] = {}
-        self.grads: dict[str, np.ndarray] = {}
+    hyperparameters = (
+        AXIS,
+        Hyperparameter("momentum", 0.99, "[0, 1]", "weight of the old moving statistics"),
+        EPSILON,
+        CENTER,
+        SCALE,
+    )
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
         self.moving_mean: np.ndarray | None = None
         self.moving_variance: np.ndarray | None = None
-        self.built = False
-        self._cache: tuple | None = None
 
     def build(self, input_shape: Sequence[int], dtype: np.dtype | str = "float32") -> None:
         """Create ``gamma`` (ones), ``beta`` (zeros) and the moving statistics (zeros, ones)."""
@@ -374,7 +398,7 @@ def fuse_dense(
 # --------------------------------------------------------------------------------------------
 
 
-class LayerNormalization:
+class LayerNormalization(_Layer):
     """Layer normalization, with Keras' arguments and defaults (``epsilon=1e-3`` in Keras 3).
 
     Each sample is normalized over the axes ``axis`` (by default its last axis, the features):
@@ -387,21 +411,7 @@ class LayerNormalization:
     depend on the batch size.
     """
 
-    def __init__(
-        self,
-        axis: int | Sequence[int] = -1,
-        epsilon: float = 1e-3,
-        center: bool = True,
-        scale: bool = True,
-    ) -> None:
-        self.epsilon = check_layer_normalization_args(epsilon)
-        self.axis = axis
-        self.center = bool(center)
-        self.scale = bool(scale)
-        self.params: dict[str, np.ndarray] = {}
-        self.grads: dict[str, np.ndarray] = {}
-        self.built = False
-        self._cache: tuple | None = None
+    hyperparameters = (AXES, EPSILON, CENTER, SCALE)
 
     def build(self, input_shape: Sequence[int], dtype: np.dtype | str = "float32") -> None:
         """Create ``gamma`` (ones) and ``beta`` (zeros) of the normalized axes' shape."""
@@ -461,18 +471,7 @@ class LayerNormalization:
 # --------------------------------------------------------------------------------------------
 # Group (and instance) normalization, RMS normalization
 # --------------------------------------------------------------------------------------------
-def check_group_normalization_args(
-    groups: int, axis: int, epsilon: float
-) -> tuple[int, int, float]:
-    """``groups`` an integer >= 1 or -1 (a group per channel), ``axis`` an int, ``epsilon`` > 0."""
-    if isinstance(groups, bool) or not isinstance(groups, int) or (groups <= 0 and groups != -1):
-        raise ValueError(f"groups must be an integer >= 1 or -1, got {groups!r}")
-    if isinstance(axis, bool) or not isinstance(axis, int):
-        raise ValueError(f"axis must be an int (the channels' axis), got {axis!r}")
-    return groups, axis, check_positive("epsilon", epsilon)
-
-
-class GroupNormalization:
+class GroupNormalization(_Layer):
     """Group normalization (Wu & He, 2018), with Keras' arguments and defaults.
 
     The ``C`` channels (axis ``axis``) are split into ``groups`` groups of ``C / groups``; each
@@ -487,20 +486,13 @@ class GroupNormalization:
     statistics are noise (detection, segmentation, video).
     """
 
-    def __init__(
-        self,
-        groups: int = 32,
-        axis: int = -1,
-        epsilon: float = 1e-3,
-        center: bool = True,
-        scale: bool = True,
-    ) -> None:
-        self.groups, self.axis, self.epsilon = check_group_normalization_args(groups, axis, epsilon)
-        self.center, self.scale = bool(center), bool(scale)
-        self.params: dict[str, np.ndarray] = {}
-        self.grads: dict[str, np.ndarray] = {}
-        self.built = False
-        self._cache: tuple | None = None
+    hyperparameters = (
+        Hyperparameter("groups", 32, "integer >= 1 or -1", "groups of channels", _check_groups),
+        Hyperparameter("axis", -1, "an int", "the channels' axis", _check_feature_axis),
+        EPSILON,
+        CENTER,
+        SCALE,
+    )
 
     def build(self, input_shape: Sequence[int], dtype: np.dtype | str = "float32") -> None:
         """``gamma`` (ones) and ``beta`` (zeros), one per channel."""
@@ -560,7 +552,7 @@ class GroupNormalization:
         return self._ungrouped(normalization_input_gradient(dx_hat, x_hat, inv_std, axes))
 
 
-class RMSNormalization:
+class RMSNormalization(_Layer):
     """RMS normalization (Zhang & Sennrich, 2019), as ``keras.layers.RMSNormalization``::
 
         y = scale * x / sqrt(mean(x^2) + epsilon)          (mean over ``axis``, per sample)
@@ -572,13 +564,7 @@ class RMSNormalization:
         dscale = sum(dy * x_hat) over the other axes ;  dx = r (dx_hat - x_hat mean(dx_hat x_hat))
     """
 
-    def __init__(self, axis: int | Sequence[int] = -1, epsilon: float = 1e-6) -> None:
-        self.axis = axis
-        self.epsilon = check_positive("epsilon", epsilon)
-        self.params: dict[str, np.ndarray] = {}
-        self.grads: dict[str, np.ndarray] = {}
-        self.built = False
-        self._cache: tuple | None = None
+    hyperparameters = (AXES, Hyperparameter("epsilon", 1e-6, "> 0", "added to the mean square"))
 
     def build(self, input_shape: Sequence[int], dtype: np.dtype | str = "float32") -> None:
         self._shape = tuple(input_shape)

@@ -26,8 +26,9 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from optreg._validation import check_non_negative, resolve_identifier
+from optreg.hyperparameters import Declared, Hyperparameter
 
-__all__ = ["Regularizer", "L1", "L2", "L1L2", "check_factor", "get"]
+__all__ = ["Regularizer", "L1", "L2", "L1L2", "check_factor", "factor", "get"]
 
 
 def check_factor(name: str, value: Any, default: float) -> float:
@@ -38,16 +39,24 @@ def check_factor(name: str, value: Any, default: float) -> float:
     return default if value is None else check_non_negative(name, value)
 
 
-class Regularizer:
+def factor(name: str, default: float, description: str) -> Hyperparameter:
+    """The declaration of a penalty factor (``None`` stands for its default, as in Keras)."""
+    return Hyperparameter(
+        name,
+        default,
+        ">= 0 (None: the default)",
+        description,
+        check_with=lambda name, value: check_factor(name, value, default),
+    )
+
+
+class Regularizer(Declared):
     """Base class: ``reg(w) -> float`` penalty, ``reg.gradient(w) -> ndarray`` its gradient."""
 
     def __call__(self, w: ArrayLike) -> float:
         raise NotImplementedError
 
     def gradient(self, w: ArrayLike) -> np.ndarray:
-        raise NotImplementedError
-
-    def get_config(self) -> dict[str, Any]:
         raise NotImplementedError
 
     @classmethod
@@ -62,9 +71,10 @@ class Regularizer:
 class L1L2(Regularizer):
     """:math:`\\Omega(w) = \\text{l1} \\sum |w| + \\text{l2} \\sum w^2` (elastic net; no 1/2)."""
 
-    def __init__(self, l1: float = 0.0, l2: float = 0.0) -> None:
-        self.l1 = check_factor("l1", l1, default=0.0)
-        self.l2 = check_factor("l2", l2, default=0.0)
+    hyperparameters = (
+        factor("l1", 0.0, "factor of the sum of `abs(w)`"),
+        factor("l2", 0.0, "factor of `sum w^2`"),
+    )
 
     def __call__(self, w: ArrayLike) -> float:
         """The penalty ``l1 sum |w| + l2 sum w^2``."""
@@ -76,28 +86,19 @@ class L1L2(Regularizer):
         w = np.asarray(w)
         return self.l1 * np.sign(w) + 2 * self.l2 * w
 
-    def get_config(self) -> dict[str, Any]:
-        return {"l1": self.l1, "l2": self.l2}
-
 
 class L1(L1L2):
     """:math:`\\Omega(w) = \\text{l1} \\sum |w|`: ``L1L2(l1, 0)`` under its Keras name."""
 
-    def __init__(self, l1: float = 0.01) -> None:
-        super().__init__(l1=check_factor("l1", l1, default=0.01))
-
-    def get_config(self) -> dict[str, Any]:
-        return {"l1": self.l1}
+    hyperparameters = (factor("l1", 0.01, "factor of the sum of `abs(w)`"),)
+    l2 = 0.0
 
 
 class L2(L1L2):
     """:math:`\\Omega(w) = \\text{l2} \\sum w^2` (no 1/2, as in Keras): ``L1L2(0, l2)``."""
 
-    def __init__(self, l2: float = 0.01) -> None:
-        super().__init__(l2=check_factor("l2", l2, default=0.01))
-
-    def get_config(self) -> dict[str, Any]:
-        return {"l2": self.l2}
+    hyperparameters = (factor("l2", 0.01, "factor of `sum w^2`"),)
+    l1 = 0.0
 
 
 _BY_NAME: dict[str, type[Regularizer]] = {

@@ -2,8 +2,8 @@
 
 ``L1(l1)``: ``l1 * sum(|w|)``; ``L2(l2)``: ``l2 * sum(w**2)`` (no 1/2, as Keras);
 ``L1L2(l1, l2)``: both. Keras adds the value to the model's loss (``model.losses``) and
-differentiates it with the rest: ``d/dw = l1 * sign(w) + 2 * l2 * w``. The argument checks are
-``optreg.regularizers.check_factor``, shared with the NumPy twins.
+differentiates it with the rest: ``d/dw = l1 * sign(w) + 2 * l2 * w``. The arguments, their
+checks and ``get_config`` come from the NumPy twins' declarations.
 """
 
 from __future__ import annotations
@@ -13,15 +13,17 @@ from typing import Any
 import keras
 from keras import ops
 
-from optreg.regularizers import check_factor
+from optreg import regularizers
+from optreg.hyperparameters import Declared
 
 __all__ = ["L1", "L2", "L1L2"]
 
 _register = keras.saving.register_keras_serializable(package="optreg")
 
 
-class _ElasticNet(keras.regularizers.Regularizer):
-    """``l1 * sum(|w|) + l2 * sum(w**2)``, skipping a term whose factor is 0."""
+class _ElasticNet(Declared, keras.regularizers.Regularizer):
+    """``l1 * sum(|w|) + l2 * sum(w**2)``, skipping a term whose factor is 0; the arguments are
+    the NumPy twin's declaration."""
 
     l1: float = 0.0
     l2: float = 0.0
@@ -37,33 +39,20 @@ class _ElasticNet(keras.regularizers.Regularizer):
 
 @_register
 class L1(_ElasticNet):
-    """``l1 * sum(|w|)``; default ``l1=0.01``."""
+    """``l1 * sum(|w|)``."""
 
-    def __init__(self, l1: float = 0.01) -> None:
-        self.l1 = check_factor("l1", l1, default=0.01)
-
-    def get_config(self) -> dict[str, Any]:
-        return {"l1": self.l1}
+    hyperparameters = regularizers.L1.hyperparameters
 
 
 @_register
 class L2(_ElasticNet):
-    """``l2 * sum(w**2)``; default ``l2=0.01``."""
+    """``l2 * sum(w**2)``."""
 
-    def __init__(self, l2: float = 0.01) -> None:
-        self.l2 = check_factor("l2", l2, default=0.01)
-
-    def get_config(self) -> dict[str, Any]:
-        return {"l2": self.l2}
+    hyperparameters = regularizers.L2.hyperparameters
 
 
 @_register
 class L1L2(_ElasticNet):
-    """``l1 * sum(|w|) + l2 * sum(w**2)``; defaults ``l1=0.0, l2=0.0``."""
+    """``l1 * sum(|w|) + l2 * sum(w**2)``."""
 
-    def __init__(self, l1: float = 0.0, l2: float = 0.0) -> None:
-        self.l1 = check_factor("l1", l1, default=0.0)
-        self.l2 = check_factor("l2", l2, default=0.0)
-
-    def get_config(self) -> dict[str, Any]:
-        return {"l1": self.l1, "l2": self.l2}
+    hyperparameters = regularizers.L1L2.hyperparameters

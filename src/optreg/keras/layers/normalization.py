@@ -1,21 +1,22 @@
 """Batch and layer normalization as Keras 3 layers, written from the equations with ``keras.ops``.
 
 Twins of ``optreg.normalization.BatchNormalization`` and ``LayerNormalization`` (same
-arguments, defaults and argument checks), meant to be read next to them. They reproduce
+arguments, defaults and argument checks: the NumPy twins' declarations, plus Keras'
+initializers), meant to be read next to them. They reproduce
 ``keras.layers.BatchNormalization``/``LayerNormalization`` (without renorm, masking or
 synchronized statistics) to float32 round-off.
 """
 
 from __future__ import annotations
 
+import inspect
+from typing import Any
+
 import keras
 from keras import ops
 
-from optreg.normalization import (
-    check_batch_normalization_args,
-    check_group_normalization_args,
-    check_layer_normalization_args,
-)
+from optreg import normalization
+from optreg.hyperparameters import Declared, Hyperparameter, replaced
 
 __all__ = ["BatchNormalization", "LayerNormalization", "GroupNormalization", "RMSNormalization"]
 
@@ -34,7 +35,7 @@ def _feature_shape_and_axes(input_shape, axis) -> tuple[list[int], tuple[int, ..
     return broadcast, axes
 
 
-def _check_axis(axis) -> int | list[int]:
+def _check_axis(name: str, axis: Any) -> int | list[int]:
     """An int or a list/tuple of ints (TypeError otherwise, as Keras' LayerNormalization)."""
     is_int = lambda a: isinstance(a, int) and not isinstance(a, bool)  # noqa: E731
     if is_int(axis):
@@ -51,8 +52,68 @@ def _upcast(inputs):
     return ops.cast(inputs, keras.backend.result_type(inputs.dtype, "float32"))
 
 
+def _initializer(name: str, default: str) -> Hyperparameter:
+    return Hyperparameter(
+        name, default, "Keras initializer", "", lambda _, value: keras.initializers.get(value)
+    )
+
+
+#: the Keras layers' initializers of ``gamma`` and ``beta`` (NumPy's are ones and zeros)
+GAMMA_BETA = (_initializer("beta_initializer", "zeros"), _initializer("gamma_initializer", "ones"))
+#: a Keras twin's axis argument: an int or a list of ints, or TypeError as Keras
+AXES = Hyperparameter("axis", -1, "int or list of ints", "the normalized axes", _check_axis)
+
+
+class _Normalization(Declared, keras.layers.Layer):
+    """The NumPy twin's declaration (plus Keras' initializers and ``**kwargs``) gives the
+    signature, the checks and ``get_config``; ``gamma``/``beta`` and ``gamma x_hat + beta`` are
+    written here once."""
+
+    @classmethod
+    def extra_parameters(cls) -> list[inspect.Parameter]:
+        return [inspect.Parameter("kwargs", inspect.Parameter.VAR_KEYWORD)]
+
+    def init_base(self, kwargs: dict[str, Any]) -> None:
+        keras.layers.Layer.__init__(self, **kwargs)
+
+    def add_gamma_beta(self, shape: tuple, **options: Any) -> None:
+        """``gamma`` (if ``scale``) and ``beta`` (if ``center``), of shape ``shape``."""
+        self.gamma = self.beta = None
+        if self.scale:
+            init = self.gamma_initializer
+            self.gamma = self.add_weight(shape=shape, name="gamma", initializer=init, **options)
+        if self.center:
+            init = self.beta_initializer
+            self.beta = self.add_weight(shape=shape, name="beta", initializer=init, **options)
+
+    def gamma_beta(self, x_hat: Any, shape: Any = None) -> Any:
+        """``gamma * x_hat + beta`` (without ``gamma`` or ``beta`` if not kept), the weights
+        reshaped to ``shape`` if given, in the layer's compute dtype."""
+        y = x_hat
+
+        def weight(v):
+            v = ops.cast(v, x_hat.dtype)
+            return v if shape is None else ops.reshape(v, shape)
+
+        if self.scale:
+            y = y * weight(self.gamma)
+        if self.center:
+            y = y + weight(self.beta)
+        return ops.cast(y, self.compute_dtype)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self) -> dict:
+        own = {
+            name: keras.initializers.serialize(v) if name.endswith("_initializer") else v
+            for name, v in Declared.get_config(self).items()
+        }
+        return {**keras.layers.Layer.get_config(self), **own}
+
+
 @keras.saving.register_keras_serializable(package="optreg")
-class BatchNormalization(keras.layers.Layer):
+class BatchNormalization(_Normalization):
     """Batch normalization (Ioffe and Szegedy, 2015) with Keras' moving statistics.
 
     Training (``training=True``), statistics over every axis but ``axis``:
@@ -68,47 +129,26 @@ class BatchNormalization(keras.layers.Layer):
     compute dtype.
     """
 
-    def __init__(
-        self,
-        axis: int = -1,
-        momentum: float = 0.99,
-        epsilon: float = 1e-3,
-        center: bool = True,
-        scale: bool = True,
-        beta_initializer="zeros",
-        gamma_initializer="ones",
-        moving_mean_initializer="zeros",
-        moving_variance_initializer="ones",
-        **kwargs,
-    ) -> None:
-        super().__init__(**kwargs)
-        self.momentum, self.epsilon = check_batch_normalization_args(momentum, epsilon)
-        self.axis = int(axis)
-        self.center = bool(center)
-        self.scale = bool(scale)
-        self.beta_initializer = keras.initializers.get(beta_initializer)
-        self.gamma_initializer = keras.initializers.get(gamma_initializer)
-        self.moving_mean_initializer = keras.initializers.get(moving_mean_initializer)
-        self.moving_variance_initializer = keras.initializers.get(moving_variance_initializer)
+    hyperparameters = (
+        *normalization.BatchNormalization.hyperparameters,
+        *GAMMA_BETA,
+        _initializer("moving_mean_initializer", "zeros"),
+        _initializer("moving_variance_initializer", "ones"),
+    )
 
     def build(self, input_shape) -> None:
         self._broadcast_shape, (feature_axis,) = _feature_shape_and_axes(input_shape, self.axis)
         self._reduction_axes = tuple(a for a in range(len(input_shape)) if a != feature_axis)
         shape = (input_shape[feature_axis],)
+        self.add_gamma_beta(shape, autocast=False)
 
-        def weight(name, initializer, trainable):
+        def moving(name, initializer):
             return self.add_weight(
-                shape=shape,
-                name=name,
-                initializer=initializer,
-                trainable=trainable,
-                autocast=False,
+                shape=shape, name=name, initializer=initializer, trainable=False, autocast=False
             )
 
-        self.gamma = weight("gamma", self.gamma_initializer, True) if self.scale else None
-        self.beta = weight("beta", self.beta_initializer, True) if self.center else None
-        self.moving_mean = weight("moving_mean", self.moving_mean_initializer, False)
-        self.moving_variance = weight("moving_variance", self.moving_variance_initializer, False)
+        self.moving_mean = moving("moving_mean", self.moving_mean_initializer)
+        self.moving_variance = moving("moving_variance", self.moving_variance_initializer)
 
     def call(self, inputs, training=None):
         x = _upcast(inputs)
@@ -125,35 +165,12 @@ class BatchNormalization(keras.layers.Layer):
         def broadcast(v):
             return ops.reshape(ops.cast(v, x.dtype), self._broadcast_shape)
 
-        y = (x - broadcast(mu)) * broadcast(ops.rsqrt(var + self.epsilon))
-        if self.scale:
-            y = y * broadcast(self.gamma)
-        if self.center:
-            y = y + broadcast(self.beta)
-        return ops.cast(y, self.compute_dtype)
-
-    def compute_output_shape(self, input_shape):
-        return input_shape
-
-    def get_config(self) -> dict:
-        return {
-            **super().get_config(),
-            "axis": self.axis,
-            "momentum": self.momentum,
-            "epsilon": self.epsilon,
-            "center": self.center,
-            "scale": self.scale,
-            "beta_initializer": keras.initializers.serialize(self.beta_initializer),
-            "gamma_initializer": keras.initializers.serialize(self.gamma_initializer),
-            "moving_mean_initializer": keras.initializers.serialize(self.moving_mean_initializer),
-            "moving_variance_initializer": keras.initializers.serialize(
-                self.moving_variance_initializer
-            ),
-        }
+        x_hat = (x - broadcast(mu)) * broadcast(ops.rsqrt(var + self.epsilon))
+        return self.gamma_beta(x_hat, self._broadcast_shape)
 
 
 @keras.saving.register_keras_serializable(package="optreg")
-class LayerNormalization(keras.layers.Layer):
+class LayerNormalization(_Normalization):
     """Layer normalization (Ba et al., 2016): each sample normalized over ``axis``.
 
         mu, var = mean(x), mean((x - mu)**2)                 (over ``axis``, per sample)
@@ -162,74 +179,31 @@ class LayerNormalization(keras.layers.Layer):
     Same computation at training and inference; ``epsilon`` defaults to 1e-3 as in Keras 3.
     """
 
-    def __init__(
-        self,
-        axis: int | list[int] = -1,
-        epsilon: float = 1e-3,
-        center: bool = True,
-        scale: bool = True,
-        beta_initializer="zeros",
-        gamma_initializer="ones",
-        **kwargs,
-    ) -> None:
-        super().__init__(**kwargs)
-        self.epsilon = check_layer_normalization_args(epsilon)
-        self.axis = _check_axis(axis)
+    hyperparameters = (
+        *replaced(normalization.LayerNormalization.hyperparameters, AXES),
+        *GAMMA_BETA,
+    )
+
+    def __post_init__(self) -> None:
         self.supports_masking = True  # the mask passes through, as in Keras' LayerNormalization
-        self.center = bool(center)
-        self.scale = bool(scale)
-        self.beta_initializer = keras.initializers.get(beta_initializer)
-        self.gamma_initializer = keras.initializers.get(gamma_initializer)
         # As Keras' LayerNormalization: under mixed precision, float32 inputs are not rounded
         # to float16 before the statistics are computed.
         self.autocast = False
 
     def build(self, input_shape) -> None:
         self._broadcast_shape, self._norm_axes = _feature_shape_and_axes(input_shape, self.axis)
-        shape = tuple(input_shape[a] for a in self._norm_axes)
-        self.gamma = (
-            self.add_weight(
-                shape=shape, name="gamma", initializer=self.gamma_initializer, autocast=False
-            )
-            if self.scale
-            else None
-        )
-        self.beta = (
-            self.add_weight(
-                shape=shape, name="beta", initializer=self.beta_initializer, autocast=False
-            )
-            if self.center
-            else None
-        )
+        self.add_gamma_beta(tuple(input_shape[a] for a in self._norm_axes), autocast=False)
 
     def call(self, inputs, training=None):
         x = _upcast(inputs)
         mu = ops.mean(x, axis=self._norm_axes, keepdims=True)
         var = ops.var(x, axis=self._norm_axes, keepdims=True)
-        y = (x - mu) * ops.rsqrt(var + self.epsilon)
-        if self.scale:
-            y = y * ops.reshape(ops.cast(self.gamma, x.dtype), self._broadcast_shape)
-        if self.center:
-            y = y + ops.reshape(ops.cast(self.beta, x.dtype), self._broadcast_shape)
-        return ops.cast(y, self.compute_dtype)
-
-    def compute_output_shape(self, input_shape):
-        return input_shape
-
-    def get_config(self) -> dict:
-        return {
-            **super().get_config(),
-            "axis": self.axis,
-            "epsilon": self.epsilon,
-            "center": self.center,
-            "scale": self.scale,
-            "beta_initializer": keras.initializers.serialize(self.beta_initializer),
-            "gamma_initializer": keras.initializers.serialize(self.gamma_initializer),
-        }
+        x_hat = (x - mu) * ops.rsqrt(var + self.epsilon)
+        return self.gamma_beta(x_hat, self._broadcast_shape)
 
 
 @keras.saving.register_keras_serializable(package="optreg")
-class GroupNormalization(keras.layers.Layer):
+class GroupNormalization(_Normalization):
     """Group normalization (instance normalization with ``groups=-1``); equations in
     ``optreg.normalization.GroupNormalization``::
 
@@ -237,22 +211,9 @@ class GroupNormalization(keras.layers.Layer):
         y = gamma * (x - mu_g) / sqrt(var_g + epsilon) + beta
     """
 
-    def __init__(
-        self,
-        groups: int = 32,
-        axis: int = -1,
-        epsilon: float = 1e-3,
-        center: bool = True,
-        scale: bool = True,
-        beta_initializer="zeros",
-        gamma_initializer="ones",
-        **kwargs,
-    ) -> None:
-        super().__init__(**kwargs)
-        self.groups, self.axis, self.epsilon = check_group_normalization_args(groups, axis, epsilon)
-        self.center, self.scale = bool(center), bool(scale)
-        self.beta_initializer = keras.initializers.get(beta_initializer)
-        self.gamma_initializer = keras.initializers.get(gamma_initializer)
+    hyperparameters = (*normalization.GroupNormalization.hyperparameters, *GAMMA_BETA)
+
+    def __post_init__(self) -> None:
         self.supports_masking = True
 
     def build(self, input_shape) -> None:
@@ -263,53 +224,28 @@ class GroupNormalization(keras.layers.Layer):
             raise ValueError(
                 f"the {channels} channels must split into groups={self._groups} evenly"
             )
-
-        def weight(name, initializer):
-            return self.add_weight(shape=(channels,), name=name, initializer=initializer)
-
-        self.gamma = weight("gamma", self.gamma_initializer) if self.scale else None
-        self.beta = weight("beta", self.beta_initializer) if self.center else None
+        self.add_gamma_beta((channels,))
 
     def call(self, inputs):
-        x = ops.moveaxis(_upcast(inputs), self._channel_axis, -1)
+        x = ops.moveaxis(_upcast(inputs), self._channel_axis, -1)  # channels last
         shape = ops.shape(x)
         xg = ops.reshape(x, (*shape[:-1], self._groups, shape[-1] // self._groups))
         axes = (*range(1, len(xg.shape) - 2), len(xg.shape) - 1)  # not batch, not group
         mu, var = ops.moments(xg, axes=axes, keepdims=True)
-        y = ops.reshape((xg - mu) * ops.rsqrt(var + self.epsilon), shape)
-        if self.scale:
-            y = y * ops.cast(self.gamma, y.dtype)
-        if self.center:
-            y = y + ops.cast(self.beta, y.dtype)
-        return ops.cast(ops.moveaxis(y, -1, self._channel_axis), self.compute_dtype)
-
-    def compute_output_shape(self, input_shape):
-        return input_shape
-
-    def get_config(self) -> dict:
-        return {
-            **super().get_config(),
-            "groups": self.groups,
-            "axis": self.axis,
-            "epsilon": self.epsilon,
-            "center": self.center,
-            "scale": self.scale,
-            "beta_initializer": keras.initializers.serialize(self.beta_initializer),
-            "gamma_initializer": keras.initializers.serialize(self.gamma_initializer),
-        }
+        x_hat = ops.reshape((xg - mu) * ops.rsqrt(var + self.epsilon), shape)
+        return ops.moveaxis(self.gamma_beta(x_hat), -1, self._channel_axis)
 
 
 @keras.saving.register_keras_serializable(package="optreg")
-class RMSNormalization(keras.layers.Layer):
+class RMSNormalization(_Normalization):
     """RMS normalization; equations in ``optreg.normalization.RMSNormalization``::
 
     y = scale * x / sqrt(mean(x^2 over axis) + epsilon)
     """
 
-    def __init__(self, axis: int | list[int] = -1, epsilon: float = 1e-6, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.axis = _check_axis(axis)
-        self.epsilon = check_layer_normalization_args(epsilon)
+    hyperparameters = replaced(normalization.RMSNormalization.hyperparameters, AXES)
+
+    def __post_init__(self) -> None:
         self.supports_masking = True
 
     def build(self, input_shape) -> None:
@@ -322,9 +258,3 @@ class RMSNormalization(keras.layers.Layer):
         r = ops.rsqrt(ops.mean(ops.square(x), axis=self._norm_axes, keepdims=True) + self.epsilon)
         scale = ops.reshape(ops.cast(self.scale, x.dtype), self._broadcast_shape)
         return ops.cast(x * r * scale, self.compute_dtype)
-
-    def compute_output_shape(self, input_shape):
-        return input_shape
-
-    def get_config(self) -> dict:
-        return {**super().get_config(), "axis": self.axis, "epsilon": self.epsilon}
