@@ -5,8 +5,10 @@ gradebook and that student's (rebuilt) notebook. nbgrader's ``Autograde`` restor
 and test cells from the gradebook; in place of nbgrader's ``Execute``,
 :class:`~optreg.grading.grader.GradeOutsideSandbox` runs the student's code in the sandbox
 (:mod:`optreg.grading.sandbox`) and decides every test cell in this process, then nbgrader's
-``SaveAutoGrades`` records the scores. The result (scores per graded cell, status, message) is
-returned as a dict.
+``SaveAutoGrades`` records the scores. The result (scores per graded cell, status, message, and
+what ``SaveAutoGrades`` recorded) is returned as a dict; the submitted and autograded notebooks
+are copied into the course directory. The private gradebook is thrown away: the parent process
+alone writes the course gradebook (:mod:`optreg.grading.gradebook`), one student at a time.
 
 ``python -m optreg.grading.autograde`` is a worker: it reads one JSON task per line on stdin and
 answers one JSON result per line on stdout, so that nbgrader is imported once per worker, not
@@ -37,32 +39,42 @@ from optreg.grading.submissions import InvalidNotebook, read_tolerant, rebuild
 
 
 def build_master(source_nb: Path, workdir: Path, assignment: str) -> tuple[Path, Path]:
-    """Gradebook and release notebook of ``assignment``, built once per grading run.
+    """Gradebook and release notebook of ``assignment``, built once into ``workdir``.
 
-    Returns (gradebook path, release notebook path)."""
+    ``workdir`` is named after the source notebook and hidden tests it is built from (the
+    runner puts it in the course directory, never in the grading output: the gradebook holds
+    the solutions' source cells). It is built aside and renamed into place, so two runs that
+    build it at once both end with a complete one. Returns (gradebook path, release notebook
+    path)."""
     from nbgrader.converters import GenerateAssignment
     from nbgrader.coursedir import CourseDirectory
 
-    ensure_venv_on_path()
-    fast_gradebook_creation()
-    stamp = workdir / "source.ipynb"
     db = workdir / "gradebook.db"
     release = workdir / "release" / assignment / f"{assignment}.ipynb"
-    current = source_nb.read_bytes()
-    if stamp.is_file() and stamp.read_bytes() == current and db.is_file() and release.is_file():
+    if db.is_file() and release.is_file():
         return db, release
-    if workdir.exists():
-        shutil.rmtree(workdir)
-    (workdir / "source" / assignment).mkdir(parents=True)
-    shutil.copy(source_nb, workdir / "source" / assignment / f"{assignment}.ipynb")
-    config = workspace_config(workdir, db_path=db)
-    coursedir = CourseDirectory(config=config)
-    coursedir.assignment_id = assignment
-    app = GenerateAssignment(coursedir=coursedir, config=config)
-    app.force, app.create_assignment = True, True
-    app.log.setLevel(logging.ERROR)
-    app.start()
-    stamp.write_bytes(current)
+    ensure_venv_on_path()
+    fast_gradebook_creation()
+    workdir.parent.mkdir(parents=True, exist_ok=True)
+    building = Path(tempfile.mkdtemp(prefix=f".{workdir.name}-", dir=workdir.parent))
+    try:
+        (building / "source" / assignment).mkdir(parents=True)
+        shutil.copy(source_nb, building / "source" / assignment / f"{assignment}.ipynb")
+        config = workspace_config(building, db_path=building / "gradebook.db")
+        coursedir = CourseDirectory(config=config)
+        coursedir.assignment_id = assignment
+        app = GenerateAssignment(coursedir=coursedir, config=config)
+        app.force, app.create_assignment = True, True
+        app.log.setLevel(logging.ERROR)
+        app.start()
+        shutil.rmtree(building / "source")  # the solutions: not needed to grade
+        try:
+            os.rename(building, workdir)
+        except OSError:  # built meanwhile by another run
+            if not (db.is_file() and release.is_file()):
+                raise
+    finally:
+        shutil.rmtree(building, ignore_errors=True)
     return db, release
 
 
@@ -109,6 +121,37 @@ def _scores(db: Path, assignment: str, student: str) -> tuple[float, float, dict
             for grade in notebook.grades:
                 cells[grade.name] = float(grade.score or 0.0)
         return float(submission.score or 0.0), float(submission.max_score), cells
+
+
+def _recorded(db: Path, assignment: str, student: str) -> dict:
+    """What nbgrader's SaveAutoGrades wrote for this student, per notebook: {"grades": {cell:
+    [auto_score or None, needs_manual_grade]}, "comments": {cell: auto_comment}}, for the
+    course gradebook (:func:`optreg.grading.gradebook.record`)."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook("sqlite:///" + str(db)) as gb:
+        submission = gb.find_submission(assignment, student)
+        return {
+            nb.name: {
+                "grades": {g.name: [g.auto_score, bool(g.needs_manual_grade)] for g in nb.grades},
+                "comments": {c.name: c.auto_comment for c in nb.comments},
+            }
+            for nb in submission.notebooks
+        }
+
+
+def _publish(course: Path, task: dict) -> None:
+    """Copy the submitted and the autograded notebook into the course directory, where stock
+    ``nbgrader formgrader`` shows them (the gradebook rows are written by the parent)."""
+    for kind in ("submitted", "autograded"):
+        target = task.get(f"{kind}_dir")
+        if not target:
+            continue
+        target = Path(target)
+        if target.exists():
+            shutil.rmtree(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(course / kind / task["student_id"] / task["assignment"], target)
 
 
 def max_scores(db: Path, assignment: str) -> tuple[float, dict[str, float]]:
@@ -160,7 +203,8 @@ def grade_student(task: dict) -> dict:
 
     ``task`` keys: student_id, assignment, notebook (path or None), notes, master_db,
     release_nb, hidden_tests, feedback_dir, timeout, call_timeout, budget, uid, sandbox,
-    limits."""
+    limits; optional: submitted_dir, autograded_dir (where the course directory keeps this
+    student's copies), timestamp."""
     from nbgrader.converters import Autograde
     from nbgrader.coursedir import CourseDirectory
 
@@ -207,7 +251,13 @@ def grade_student(task: dict) -> dict:
         app.log.setLevel(logging.ERROR)
         app.start()
         row["score"], row["max_score"], row["cells"] = _scores(db, assignment, student)
-        notes += json.loads((course / "report.json").read_text())["notes"]
+        row["gradebook"] = _recorded(db, assignment, student)
+        if task.get("timestamp"):
+            (submitted / "timestamp.txt").write_text(task["timestamp"])
+        _publish(course, task)
+        report = json.loads((course / "report.json").read_text())
+        notes += report["notes"]
+        row["mistakes"] = report.get("mistakes", {})  # named per failed cell (diagnose.py)
         if task.get("feedback_dir"):
             produced = _feedback(course, db, task)
             target = Path(task["feedback_dir"])

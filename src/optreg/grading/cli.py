@@ -17,9 +17,11 @@ def register(subparsers) -> None:
         help="autograde a class of nbgrader submissions, or --validate a notebook",
         description=(
             "Grade every submission of ASSIGNMENT found in SUBMISSIONS (a folder of "
-            "<student_id>/<notebook>.ipynb, or an LMS zip) in a sandbox, writing OUT/grades.csv, "
-            "OUT/feedback/<student_id>/*.html and OUT/summary.{md,csv,png}. A re-run into the "
-            "same OUT resumes. With --validate NOTEBOOK: run the notebook's tests and exit "
+            "<student_id>/<notebook>.ipynb, nbgrader's submitted/, or a Moodle/Canvas zip) in a "
+            "sandbox, recording the grades in the course's nbgrader gradebook and writing "
+            "OUT/grades.csv, OUT/feedback/<student_id>/*.html (for the students) and "
+            "OUT/summary.{md,csv,png}. A re-run into the same OUT grades only new or changed "
+            "submissions. With --validate NOTEBOOK: run the notebook's tests and exit "
             "non-zero if any fails."
         ),
     )
@@ -58,6 +60,46 @@ def register(subparsers) -> None:
         type=Path,
         default=None,
         help="repository holding solutions/ and autograder/ (default: found)",
+    )
+    parser.add_argument(
+        "--course-dir",
+        type=Path,
+        default=None,
+        help="the nbgrader course directory that keeps submitted/, autograded/ and the "
+        "gradebook (default: autograder/workspace, as autograder/nbgrader_config.py says)",
+    )
+    parser.add_argument(
+        "--gradebook",
+        metavar="URL",
+        default=None,
+        help="the course's nbgrader gradebook (default: sqlite:///COURSE_DIR/gradebook.db)",
+    )
+    parser.add_argument(
+        "--due",
+        metavar="DATE",
+        default=None,
+        help="the assignment's due date (ISO 8601, UTC unless it says otherwise), for "
+        "nbgrader's late-submission penalty",
+    )
+    parser.add_argument(
+        "--late-penalty",
+        choices=("none", "zero"),
+        default="",
+        help="nbgrader's LateSubmissionPlugin.penalty_method (default: the config's, 'none')",
+    )
+    parser.add_argument(
+        "--regrade",
+        metavar="ID",
+        action="append",
+        default=[],
+        help="grade this student again even if nothing changed ('all': everyone); repeatable",
+    )
+    parser.add_argument(
+        "--export",
+        choices=("canvas", "moodle"),
+        action="append",
+        default=[],
+        help="also write OUT/<lms>_grades.csv for the LMS's grade import; repeatable",
     )
     parser.add_argument(
         "--no-sandbox",
@@ -120,6 +162,23 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    if args.due is not None:
+        from nbgrader.utils import parse_utc
+
+        try:
+            parse_utc(args.due)
+        except (ValueError, OverflowError):
+            print(
+                f"optreg grade: --due {args.due!r} is not a date (e.g. 2026-03-01T23:59:00Z)",
+                file=sys.stderr,
+            )
+            return 2
+    if args.no_sandbox:
+        print(
+            "warning: --no-sandbox: the students' code runs unconfined, as you, with your files "
+            "and network; use it only for notebooks you trust",
+            file=sys.stderr,
+        )
     from optreg.grading.runner import GradingRun, grade_class
 
     signal.signal(signal.SIGTERM, _raise_interrupt)
@@ -134,6 +193,12 @@ def run(args: argparse.Namespace) -> int:
         sandbox=not args.no_sandbox,
         limits={"memory_mb": args.memory_mb},
         course_root=args.course_root,
+        course_dir=args.course_dir,
+        gradebook=args.gradebook,
+        due=args.due,
+        late_penalty=args.late_penalty,
+        regrade=tuple(args.regrade),
+        export=tuple(args.export),
     )
     try:
         rows = grade_class(grading)

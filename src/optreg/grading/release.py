@@ -34,12 +34,16 @@ def make_sources(root: Path, dest: Path | None = None) -> list[Path]:
 
 
 def release_to(
-    root: Path, dest: Path, assignments: tuple[str, ...] = ASSIGNMENTS, db_path: Path | None = None
+    root: Path,
+    dest: Path,
+    assignments: tuple[str, ...] = ASSIGNMENTS,
+    db_path: Path | None = None,
+    db_url: str | None = None,
 ) -> list[Path]:
     """Generate the student versions of ``assignments`` into ``dest/<a>/`` with nbgrader.
 
-    The gradebook that nbgrader fills on the way (it holds the hidden tests) goes to ``db_path``
-    (default: a temporary file, deleted)."""
+    The gradebook that nbgrader fills on the way (the assignment's cells and points) is
+    ``db_url``, or the SQLite file ``db_path`` (default: a temporary file, deleted)."""
     from nbgrader.converters import GenerateAssignment
     from nbgrader.coursedir import CourseDirectory
 
@@ -49,7 +53,9 @@ def release_to(
         config = load_course_config(root)
         config.CourseDirectory.root = str(root)
         config.CourseDirectory.release_directory = str(Path(dest).resolve())
-        config.CourseDirectory.db_url = "sqlite:///" + str(db_path or Path(tmp) / "gradebook.db")
+        config.CourseDirectory.db_url = db_url or "sqlite:///" + str(
+            db_path or Path(tmp) / "gradebook.db"
+        )
         written = []
         for assignment in assignments:
             coursedir = CourseDirectory(config=config)

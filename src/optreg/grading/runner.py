@@ -16,6 +16,7 @@ finished grade is never lost or written twice. ``grades.csv`` is rebuilt from th
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
 import queue
@@ -33,11 +34,28 @@ import nbformat
 
 from optreg.grading.autograde import build_master, max_scores
 from optreg.grading.course import find_course_root, source_notebook
+from optreg.grading.gradebook import Course, record, register_assignment, set_due_date, totals
 from optreg.grading.grader import hidden_tests_path
 from optreg.grading.sandbox import check_sandbox
-from optreg.grading.submissions import Submission, clean_text, collect, unpack_zip
+from optreg.grading.submissions import Submission, clean_text, intake
 
-CSV_COLUMNS = ["student_id", "assignment", "score", "max_score", "status", "message"]
+CSV_COLUMNS = [
+    "student_id",
+    "assignment",
+    "score",
+    "max_score",
+    "status",
+    "message",
+    "name",
+    "auto_score",
+    "manual_score",
+    "needs_manual_grade",
+    "late_penalty",
+    "submitted_at",
+    "late",
+    "tests_fingerprint",
+    "submission_fingerprint",
+]
 
 
 @dataclass
@@ -52,6 +70,12 @@ class GradingRun:
     sandbox: bool = True
     limits: dict = field(default_factory=dict)
     course_root: Path | None = None
+    course_dir: Path | None = None  # the nbgrader course directory (default: the workspace)
+    gradebook: str | None = None  # its gradebook's URL (default: course_dir/gradebook.db)
+    due: str | None = None  # the assignment's due date, ISO 8601
+    late_penalty: str = ""  # nbgrader's LateSubmissionPlugin.penalty_method, if not configured
+    regrade: tuple[str, ...] = ()  # student ids to grade again, or ("all",)
+    export: tuple[str, ...] = ()  # "canvas", "moodle": the LMS's grade-import CSV
     feedback: bool = True
     log: Callable[[str], None] = print
 
@@ -123,36 +147,93 @@ def _uid_base() -> int:
     return 100_000 + (os.getpid() % 800) * 1000
 
 
+def _digest(*parts: bytes) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(hashlib.sha256(part).digest())
+    return h.hexdigest()[:16]
+
+
+def tests_fingerprint(source_nb: Path, hidden: Path) -> str:
+    """What the grade depends on besides the submission: the source notebook (visible tests,
+    points, read-only cells) and the hidden tests."""
+    return _digest(source_nb.read_bytes(), hidden.read_bytes())
+
+
+def submission_fingerprint(sub: Submission) -> str:
+    """The submitted notebook's bytes, its time and why it is refused, if it is."""
+    content = b"missing"
+    if sub.notebook is not None and sub.problem is None:
+        try:
+            content = sub.notebook.read_bytes()
+        except OSError:
+            content = b"unreadable"
+    return _digest(content, str(sub.submitted_at).encode(), str(sub.problem).encode())
+
+
+def _plan(
+    run: GradingRun, submissions: list[Submission], state_dir: Path, tests_fp: str
+) -> list[Submission]:
+    """The students to grade now: new, changed, or named by ``--regrade``; refuses to mix
+    grades of two versions of the tests."""
+    ids = {s.student_id for s in submissions}
+    unknown = sorted(set(run.regrade) - ids - {"all"})
+    if unknown:
+        raise ValueError(
+            f"--regrade: no submission from {', '.join(unknown)} in {run.submissions} "
+            f"(students: {', '.join(sorted(ids)) or 'none'})"
+        )
+    everyone = "all" in run.regrade
+    todo, stale = [], []
+    for sub in submissions:
+        path = state_dir / f"{sub.student_id}.json"
+        state = json.loads(path.read_text()) if path.is_file() else None
+        if everyone or sub.student_id in run.regrade or state is None:
+            todo.append(sub)
+        elif state.get("tests_fingerprint") != tests_fp:
+            stale.append(sub.student_id)
+        elif state.get("submission_fingerprint") != submission_fingerprint(sub):
+            run.log(f"{sub.student_id}: the submission changed since it was graded: regrading")
+            todo.append(sub)
+    if stale:
+        raise RuntimeError(
+            f"the tests of {run.assignment} changed since {len(stale)} student(s) were graded "
+            f"into {run.out} ({', '.join(stale[:5])}{', ...' if len(stale) > 5 else ''}); "
+            "grades from two versions of the tests are not mixed: run again with "
+            "--regrade all to regrade everyone with the current tests, or restore the old tests"
+        )
+    return todo
+
+
 def grade_class(run: GradingRun) -> list[dict]:
     """Grade every student of ``run`` (see the module docstring); returns the rows."""
     root = Path(run.course_root or find_course_root()).resolve()
     source_nb = source_notebook(root, run.assignment)
+    course = Course.at(root, run.course_dir, run.gradebook, run.late_penalty)
     if run.sandbox:
         problem = check_sandbox()
         if problem:
             raise RuntimeError(f"the sandbox cannot start: {problem}")
-    folder = Path(run.submissions)
-    refused: dict[str, str] = {}
-    if folder.is_file():
-        folder = unpack_zip(folder, run.work / "unpacked" / folder.stem, refused)
-    submissions, warnings = collect(folder, run.assignment)
-    known = {s.student_id: s for s in submissions}
-    for owner, problem in refused.items():  # that student is refused, the class is graded
-        if owner in known:
-            known[owner].problem = problem
-        else:
-            warnings.append(problem)
-    for warning in warnings:
-        run.log(f"warning: {clean_text(warning)}")
-    master_db, release_nb = build_master(source_nb, run.work / "master", run.assignment)
-    state_dir = run.work / "state"
-    state_dir.mkdir(parents=True, exist_ok=True)
-    todo = [s for s in submissions if not (state_dir / f"{s.student_id}.json").is_file()]
-    if len(todo) < len(submissions):
-        run.log(f"resuming: {len(submissions) - len(todo)} students already graded")
     hidden = hidden_tests_path(root, run.assignment)
     if not hidden.is_file():
         raise FileNotFoundError(f"no hidden tests for {run.assignment}: {hidden}")
+    submissions, warnings = intake(Path(run.submissions), run.assignment, run.work / "unpacked")
+    for warning in warnings:
+        run.log(f"warning: {clean_text(warning)}")
+    tests_fp = tests_fingerprint(source_nb, hidden)
+    state_dir = run.work / "state"
+    state_dir.mkdir(parents=True, exist_ok=True)
+    todo = _plan(run, submissions, state_dir, tests_fp)
+    master_db, release_nb = build_master(
+        source_nb,
+        course.directory / ".optreg" / "master" / f"{run.assignment}-{tests_fp}",
+        run.assignment,
+    )
+    register_assignment(course, run.assignment, master_db)
+    if run.due:
+        set_due_date(course, run.assignment, run.due)
+    if len(todo) < len(submissions):
+        run.log(f"resuming: {len(submissions) - len(todo)} students already graded")
     wall_limit = run.budget + run.timeout * (_code_cells(release_nb) + 2) + 120
     uid_base = _uid_base()
     index = {s.student_id: i for i, s in enumerate(submissions)}
@@ -168,6 +249,9 @@ def grade_class(run: GradingRun) -> list[dict]:
             "master_db": str(master_db),
             "release_nb": str(release_nb),
             "feedback_dir": str(run.out / "feedback" / sub.student_id) if run.feedback else "",
+            "submitted_dir": str(course.student_dir("submitted", sub.student_id, run.assignment)),
+            "autograded_dir": str(course.student_dir("autograded", sub.student_id, run.assignment)),
+            "timestamp": sub.submitted_at,
             "timeout": run.timeout,
             "call_timeout": run.call_timeout,
             "budget": run.budget,
@@ -203,10 +287,18 @@ def grade_class(run: GradingRun) -> list[dict]:
                     "message": f"grading stopped: no result within {wall_limit:.0f} s or "
                     "the grading process died",
                 }
+            row.update(
+                name=sub.name,
+                submitted_at=sub.submitted_at or "",
+                late=sub.late,
+                tests_fingerprint=tests_fp,
+                submission_fingerprint=submission_fingerprint(sub),
+            )
             if run.feedback and row["status"] != "graded":
                 write_status_page(run.out / "feedback" / sub.student_id, row)
-            write_atomic(state_dir / f"{sub.student_id}.json", json.dumps(row))
-            with lock:
+            with lock:  # the one writer of the course gradebook
+                record(course, row, name=sub.name, timestamp=sub.submitted_at)
+                write_atomic(state_dir / f"{sub.student_id}.json", json.dumps(row))
                 finished[0] += 1
                 run.log(
                     f"[{finished[0]}/{len(todo)}] {sub.student_id}: {row['score']:g}/"
@@ -223,12 +315,38 @@ def grade_class(run: GradingRun) -> list[dict]:
         stopping.set()
         for w in workers:
             w.stop()
-    rows = [json.loads((state_dir / f"{s.student_id}.json").read_text()) for s in submissions]
+    rows = [_with_totals(course, state_dir, s) for s in submissions]
     write_grades_csv(run.out / "grades.csv", rows)
     from optreg.grading.report import write_summary
 
     write_summary(run.out, rows, max_scores(master_db, run.assignment)[1])
+    for lms in run.export:
+        from optreg.grading.lms import write_export
+
+        run.log(f"{lms} grades: {write_export(lms, run.out, rows)}")
     return rows
+
+
+def _with_totals(course: Course, state_dir: Path, sub: Submission) -> dict:
+    """A finished student's row with the score the gradebook holds now (manual scores given
+    in the formgrader and the late penalty included)."""
+    from nbgrader.api import MissingEntry
+
+    row = json.loads((state_dir / f"{sub.student_id}.json").read_text())
+    try:
+        total = totals(course, row["assignment"], sub.student_id)
+    except MissingEntry:  # another gradebook than the one graded into: record it there too
+        record(course, row, name=row.get("name", ""), timestamp=row.get("submitted_at") or None)
+        total = totals(course, row["assignment"], sub.student_id)
+    row["auto_score"] = row["score"]
+    row.update(
+        score=total["score"],
+        max_score=total["max_score"],
+        manual_score=total["manual_score"],
+        late_penalty=total["late_penalty"],
+        needs_manual_grade=total["needs_manual_grade"],
+    )
+    return row
 
 
 def write_status_page(folder: Path, row: dict) -> None:
@@ -253,11 +371,13 @@ def write_grades_csv(path: Path, rows: list[dict]) -> None:
     )
     writer.writeheader()
     for row in rows:
-        writer.writerow(
-            {
-                **{k: clean_text(v) for k, v in row.items() if k in CSV_COLUMNS},
-                "score": f"{row['score']:g}",
-                "max_score": f"{row['max_score']:g}",
-            }
-        )
+        writer.writerow({k: _cell(row[k]) for k in CSV_COLUMNS if k in row})
     write_atomic(path, buffer.getvalue())
+
+
+def _cell(value) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float | int):
+        return f"{value:g}"
+    return clean_text(value)

@@ -1,7 +1,8 @@
 """Finding each student's notebook, and repairing its structure before nbgrader sees it.
 
-Submissions come as a folder of ``<student_id>/<anything>.ipynb`` or as an LMS zip (the same
-layout, possibly under one top folder, or flat ``<student_id>_<anything>.ipynb`` files).
+Submissions come as a folder of ``<student_id>/<anything>.ipynb`` (nbgrader's ``submitted/``
+too: its ``timestamp.txt`` is the submission time) or as an LMS zip (:func:`intake`, the layouts
+of :mod:`optreg.grading.lms`).
 
 :func:`rebuild` puts a submission back into the shape of the released notebook: every cell
 nbgrader knows (by ``grade_id``) gets its metadata, type and, for read-only cells, its content
@@ -68,6 +69,9 @@ class Submission:
     notebook: Path | None
     notes: list[str] = field(default_factory=list)
     problem: str | None = None  # why the submission is refused (graded ``invalid``)
+    name: str = ""  # the student's name, as the LMS gives it
+    submitted_at: str | None = None  # when it was submitted (nbgrader's timestamp format)
+    late: bool = False  # the LMS marked it late
 
 
 def link_problem(folder: Path, path: Path) -> str | None:
@@ -114,47 +118,59 @@ def find_notebook(folder: Path, assignment: str) -> tuple[Path | None, list[str]
     return chosen, [note]
 
 
-def unpack_zip(archive: Path, dest: Path, refused: dict | None = None) -> Path:
-    """Extract an LMS zip safely into ``dest`` as ``<student_id>/<file>`` folders.
+def safe_members(zf: zipfile.ZipFile, archive: Path, refused: dict) -> list[zipfile.ZipInfo]:
+    """The archive's files that stay inside it; the others are reported in ``refused`` as {its
+    first path component (the student's folder), or "" when it has none: message}."""
+    members = [
+        m
+        for m in zf.infolist()
+        if not m.is_dir() and not IGNORED_PARTS & set(Path(m.filename).parts)
+    ]
+    if sum(m.file_size for m in members) > MAX_ZIP_BYTES:
+        raise ValueError(f"{archive}: more than {MAX_ZIP_BYTES} bytes uncompressed")
+    kept = []
+    for m in members:
+        parts = Path(m.filename).parts
+        if m.filename.startswith("/") or ".." in parts or not parts:
+            owner = parts[0] if parts and parts[0] not in ("/", "..") else ""
+            name = clean_text(m.filename)[:200]
+            refused[owner] = "; ".join(
+                filter(
+                    None,
+                    [
+                        refused.get(owner),
+                        f"archive member {name!r} points outside the archive: "
+                        "refused, not extracted",
+                    ],
+                )
+            )
+            continue
+        kept.append(m)
+    return kept
 
-    A member whose path leaves the archive (absolute, or with ``..``) is not extracted; it is
-    reported in ``refused`` (if given) as {its first path component (the student's folder), or
-    "" when it has none: message}, and the rest of the class is extracted."""
+
+def strip_top(members: list[zipfile.ZipInfo]) -> list[tuple[zipfile.ZipInfo, tuple[str, ...]]]:
+    """Each member with its path, less the one top folder an export may put everything in."""
+    from optreg.grading.lms import moodle_folder
+
+    parts = [Path(m.filename).parts for m in members]
+    tops = {p[0] for p in parts if len(p) > 1}
+    strip = len(tops) == 1 and all(len(p) > 2 for p in parts)
+    strip = strip and moodle_folder(next(iter(tops))) is None
+    return [(m, p[1:] if strip else p) for m, p in zip(members, parts, strict=True)]
+
+
+def unpack_zip(archive: Path, dest: Path, refused: dict | None = None) -> Path:
+    """Extract a zip of ``<student_id>/<file>`` folders (or flat ``<student_id>_<file>``
+    files, possibly under one top folder) safely into ``dest`` as ``<student_id>/<file>``.
+
+    A member whose path leaves the archive (absolute, or with ``..``) is not extracted
+    (:func:`safe_members`); the rest of the class is. LMS downloads: :mod:`optreg.grading.lms`."""
     dest.mkdir(parents=True, exist_ok=True)
     refused = {} if refused is None else refused
     with zipfile.ZipFile(archive) as zf:
-        members = [
-            m
-            for m in zf.infolist()
-            if not m.is_dir() and not IGNORED_PARTS & set(Path(m.filename).parts)
-        ]
-        if sum(m.file_size for m in members) > MAX_ZIP_BYTES:
-            raise ValueError(f"{archive}: more than {MAX_ZIP_BYTES} bytes uncompressed")
-        kept = []
-        for m in members:
-            parts = Path(m.filename).parts
-            if m.filename.startswith("/") or ".." in parts or not parts:
-                owner = parts[0] if parts and parts[0] not in ("/", "..") else ""
-                name = clean_text(m.filename)[:200]
-                refused[owner] = "; ".join(
-                    filter(
-                        None,
-                        [
-                            refused.get(owner),
-                            f"archive member {name!r} points outside the archive: "
-                            "refused, not extracted",
-                        ],
-                    )
-                )
-                continue
-            kept.append(m)
-        members = kept
-        parts = [Path(m.filename).parts for m in members]
-        tops = {p[0] for p in parts if len(p) > 1}
-        strip = 1 if len(tops) == 1 and all(len(p) > 2 for p in parts) else 0
-        for member, p in zip(members, parts, strict=True):
-            p = p[strip:]
-            if len(p) == 1:  # flat LMS layout: <student>_<anything>.ipynb
+        for member, p in strip_top(safe_members(zf, archive, refused)):
+            if len(p) == 1:  # flat layout: <student>_<anything>.ipynb
                 student, _, rest = p[0].partition("_")
                 p = (student, rest or p[0])
             target = dest.joinpath(*p)
@@ -164,25 +180,83 @@ def unpack_zip(archive: Path, dest: Path, refused: dict | None = None) -> Path:
     return dest
 
 
+def intake(source: Path, assignment: str, unpack_dir: Path) -> tuple[list[Submission], list[str]]:
+    """The submissions of ``assignment`` in ``source``: a folder (of student folders, nbgrader's
+    ``submitted/``, or an unpacked LMS download) or an LMS zip (:mod:`optreg.grading.lms`)."""
+    from optreg.grading import lms
+
+    meta: dict[str, dict] = {}
+    refused: dict[str, str] = {}
+    if source.is_file():
+        if not zipfile.is_zipfile(source):
+            raise ValueError(f"{source}: not a folder and not a zip; {lms.LAYOUTS}")
+        if unpack_dir.exists():
+            shutil.rmtree(unpack_dir)
+        source, meta, refused, _ = lms.unpack(source, unpack_dir)
+    submissions, warnings = collect(source, assignment)
+    known = {s.student_id: s for s in submissions}
+    for owner, problem in refused.items():  # that student is refused, the class is graded
+        if owner in known:
+            known[owner].problem = problem
+        else:
+            warnings.append(problem)
+    for student, info in meta.items():
+        sub = known.get(student)
+        if sub is None:
+            continue
+        sub.name = info.get("name") or sub.name
+        sub.late = sub.late or bool(info.get("late"))
+        sub.submitted_at = sub.submitted_at or info.get("submitted_at")
+        sub.notes += info.get("notes", [])
+    return submissions, warnings
+
+
 def collect(folder: Path, assignment: str) -> tuple[list[Submission], list[str]]:
     """One :class:`Submission` per student folder, and warnings about skipped entries."""
     submissions, warnings = [], []
+    from optreg.grading.lms import moodle_folder
+
+    seen: dict[str, str] = {}
     for entry in sorted(Path(folder).iterdir()):
         if entry.name in IGNORED_PARTS or entry.name.startswith("."):
             continue
         if not entry.is_dir():
             warnings.append(f"ignored {entry.name}: not a student folder")
             continue
-        if not STUDENT_ID.match(entry.name):
+        moodle = moodle_folder(entry.name)  # an unpacked Moodle download
+        student = moodle.student_id if moodle else entry.name
+        if not STUDENT_ID.match(student):
             warnings.append(f"ignored folder {entry.name!r}: not a valid student id")
             continue
+        if student in seen:
+            warnings.append(f"ignored folder {entry.name!r}: {seen[student]!r} is {student} too")
+            continue
+        seen[student] = entry.name
+        name = moodle.name if moodle else ""
         if entry.is_symlink():
-            submissions.append(Submission(entry.name, None, [], link_problem(entry, entry)))
+            problem = link_problem(entry, entry)
+            submissions.append(Submission(student, None, [], problem, name=name))
             continue
         notebook, notes = find_notebook(entry, assignment)
         problem = link_problem(entry, notebook) if notebook is not None else None
-        submissions.append(Submission(entry.name, notebook, notes, problem))
+        stamp = _timestamp(notebook) if notebook is not None and problem is None else None
+        submissions.append(Submission(student, notebook, notes, problem, name, stamp))
     return submissions, warnings
+
+
+def _timestamp(notebook: Path) -> str | None:
+    """The submission time nbgrader's ``submit``/``collect`` left next to the notebook."""
+    from nbgrader.utils import parse_utc
+
+    stamp = notebook.parent / "timestamp.txt"
+    if stamp.is_file() and not stamp.is_symlink() and stamp.stat().st_size < 200:
+        text = stamp.read_text(errors="replace").strip()
+        try:
+            parse_utc(text)
+        except (ValueError, OverflowError):
+            return None
+        return text
+    return None
 
 
 def _as_text(source) -> str:
