@@ -19,6 +19,7 @@ from optreg import schedules as S
 from optreg.keras import activations as KA
 from optreg.keras import layers as KL
 from optreg.keras import schedules as KS
+from optreg.nn.gradcheck import numerical_gradient, relative_error
 
 # --------------------------------------------------------------------------------------------
 # CosineDecayRestarts
@@ -133,23 +134,6 @@ def test_keras_twin_activations_serialize_in_a_model(tmp_path):
 # --------------------------------------------------------------------------------------------
 # Maxout
 # --------------------------------------------------------------------------------------------
-def _numerical_gradient(f, a, eps=1e-6):
-    grad = np.zeros_like(a)
-    for i in np.ndindex(a.shape):
-        old = a[i]
-        a[i] = old + eps
-        plus = f()
-        a[i] = old - eps
-        minus = f()
-        a[i] = old
-        grad[i] = (plus - minus) / (2 * eps)
-    return grad
-
-
-def _relative_error(a, b):
-    return float(np.linalg.norm(a - b) / (np.linalg.norm(a) + np.linalg.norm(b)))
-
-
 @pytest.mark.parametrize("pieces", [1, 2, 4])
 def test_maxout_backward_equals_central_differences(pieces):
     rng = np.random.default_rng(pieces)
@@ -164,10 +148,10 @@ def test_maxout_backward_equals_central_differences(pieces):
     loss()
     dx = layer.backward(r)
     analytic = {"x": dx, **{k: v.copy() for k, v in layer.grads.items()}}
-    numeric = {"x": _numerical_gradient(loss, x),
-               **{k: _numerical_gradient(loss, v) for k, v in layer.params.items()}}  # fmt: skip
+    numeric = {"x": numerical_gradient(loss, x),
+               **{k: numerical_gradient(loss, v) for k, v in layer.params.items()}}  # fmt: skip
     for key in analytic:
-        assert _relative_error(analytic[key], numeric[key]) < 1e-7, key
+        assert relative_error(analytic[key], numeric[key]) < 1e-7, key
     assert layer.params["kernel"].shape == (5, pieces, 3) and layer.params["bias"].shape == (
         pieces, 3)  # fmt: skip
 

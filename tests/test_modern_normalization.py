@@ -12,24 +12,7 @@ import pytest
 
 from optreg import normalization as N
 from optreg.keras import layers as KL
-
-
-def _numerical_gradient(f, a, eps=1e-6):
-    grad = np.zeros_like(a)
-    for i in np.ndindex(a.shape):
-        old = a[i]
-        a[i] = old + eps
-        plus = f()
-        a[i] = old - eps
-        minus = f()
-        a[i] = old
-        grad[i] = (plus - minus) / (2 * eps)
-    return grad
-
-
-def _relative_error(a, b):
-    return float(np.linalg.norm(a - b) / (np.linalg.norm(a) + np.linalg.norm(b)))
-
+from optreg.nn.gradcheck import numerical_gradient, relative_error
 
 GROUP_CASES = [  # (input shape, groups, axis)
     ((3, 8), 4, -1),
@@ -70,10 +53,10 @@ def test_backward_equals_central_differences(kind, case):
     loss()
     dx = layer.backward(r)
     analytic = {"x": dx, **{k: v.copy() for k, v in layer.grads.items()}}
-    numeric = {"x": _numerical_gradient(loss, x),
-               **{k: _numerical_gradient(loss, v) for k, v in layer.params.items()}}  # fmt: skip
+    numeric = {"x": numerical_gradient(loss, x),
+               **{k: numerical_gradient(loss, v) for k, v in layer.params.items()}}  # fmt: skip
     for key in analytic:
-        assert _relative_error(analytic[key], numeric[key]) < 1e-7, key
+        assert relative_error(analytic[key], numeric[key]) < 1e-7, key
 
 
 @pytest.mark.parametrize(("kind", "case"), CASES, ids=IDS)

@@ -22,8 +22,9 @@ OneCycle               linear rise, linear fall, then a short linear "annihilati
 metric stops improving) and ``find_learning_rate`` is the learning-rate range test (an
 exponential sweep of the rate during a short training run).
 
-The argument checks of each schedule live in a module-level ``_check_<schedule>_args`` function
-that the Keras twins in ``optreg.keras.schedules`` call as well, so both raise the same errors.
+Each schedule declares its arguments once (``hyperparameters``, see ``optreg.hyperparameters``):
+the signature, the checks and ``get_config`` derive from it, here and in the Keras twins of
+``optreg.keras.schedules``, so both raise the same errors.
 """
 
 from __future__ import annotations
@@ -41,11 +42,11 @@ from optreg._validation import (
     check_int,
     check_length,
     check_non_negative,
-    check_optional_positive,
     check_positive,
     check_range,
     check_unit_interval_open_right,
 )
+from optreg.hyperparameters import REQUIRED, Declared, Hyperparameter
 
 __all__ = [
     "LearningRateSchedule",
@@ -76,13 +77,11 @@ def _check_bool(name: str, value: Any) -> bool:
     return bool(value)
 
 
-class LearningRateSchedule:
-    """Base class: a callable of the step that returns a float, with Keras' ``get_config``."""
+class LearningRateSchedule(Declared):
+    """Base class: a callable of the step that returns a float; its declaration gives the
+    signature, the checks and Keras' ``get_config`` (the Keras twins take it too)."""
 
     def __call__(self, step: int) -> float:
-        raise NotImplementedError
-
-    def get_config(self) -> dict[str, Any]:
         raise NotImplementedError
 
     @classmethod
@@ -94,19 +93,23 @@ class LearningRateSchedule:
         return f"{type(self).__name__}({args})"
 
 
+def name(default: str) -> Hyperparameter:
+    """A schedule's ``name`` argument, as Keras declares it (any value is kept as given)."""
+    return Hyperparameter("name", default, "a string", "the schedule's name", lambda _, v: v)
+
+
+INITIAL_LEARNING_RATE = Hyperparameter("initial_learning_rate", REQUIRED, "> 0", "`eta0`")
+DECAY_STEPS = Hyperparameter("decay_steps", REQUIRED, "> 0", "`s`, in steps")
+STAIRCASE = Hyperparameter("staircase", False, "True or False", "`floor(t / s)` for `t / s`")
+DECAY = (
+    INITIAL_LEARNING_RATE,
+    DECAY_STEPS,
+    Hyperparameter("decay_rate", REQUIRED, ">= 0", "the decay's factor"),
+    STAIRCASE,
+)
+
+
 # --------------------------------------------------------------------------- decays of t / s
-
-
-def _check_decay_args(
-    initial_learning_rate: Any, decay_steps: Any, decay_rate: Any, staircase: Any
-) -> tuple[float, float, float, bool]:
-    """Shared by ``ExponentialDecay`` and ``InverseTimeDecay`` (NumPy and Keras)."""
-    return (
-        check_positive("initial_learning_rate", initial_learning_rate),
-        check_positive("decay_steps", decay_steps),
-        check_non_negative("decay_rate", decay_rate),
-        _check_bool("staircase", staircase),
-    )
 
 
 class ExponentialDecay(LearningRateSchedule):
@@ -117,36 +120,13 @@ class ExponentialDecay(LearningRateSchedule):
     Géron's exponential scheduling ``eta0 * 0.1 ** (t / s)`` is ``decay_rate=0.1``.
     """
 
-    def __init__(
-        self,
-        initial_learning_rate: float,
-        decay_steps: float,
-        decay_rate: float,
-        staircase: bool = False,
-        name: str = "ExponentialDecay",
-    ) -> None:
-        (
-            self.initial_learning_rate,
-            self.decay_steps,
-            self.decay_rate,
-            self.staircase,
-        ) = _check_decay_args(initial_learning_rate, decay_steps, decay_rate, staircase)
-        self.name = name
+    hyperparameters = (*DECAY, name("ExponentialDecay"))
 
     def __call__(self, step: int) -> float:
         p = _check_step(step) / self.decay_steps
         if self.staircase:
             p = math.floor(p)
         return self.initial_learning_rate * self.decay_rate**p
-
-    def get_config(self) -> dict[str, Any]:
-        return {
-            "initial_learning_rate": self.initial_learning_rate,
-            "decay_steps": self.decay_steps,
-            "decay_rate": self.decay_rate,
-            "staircase": self.staircase,
-            "name": self.name,
-        }
 
 
 class InverseTimeDecay(LearningRateSchedule):
@@ -156,46 +136,13 @@ class InverseTimeDecay(LearningRateSchedule):
     Power scheduling with ``c = 1`` is this schedule with ``decay_rate = 1``.
     """
 
-    def __init__(
-        self,
-        initial_learning_rate: float,
-        decay_steps: float,
-        decay_rate: float,
-        staircase: bool = False,
-        name: str = "InverseTimeDecay",
-    ) -> None:
-        (
-            self.initial_learning_rate,
-            self.decay_steps,
-            self.decay_rate,
-            self.staircase,
-        ) = _check_decay_args(initial_learning_rate, decay_steps, decay_rate, staircase)
-        self.name = name
+    hyperparameters = (*DECAY, name("InverseTimeDecay"))
 
     def __call__(self, step: int) -> float:
         p = _check_step(step) / self.decay_steps
         if self.staircase:
             p = math.floor(p)
         return self.initial_learning_rate / (1.0 + self.decay_rate * p)
-
-    def get_config(self) -> dict[str, Any]:
-        return {
-            "initial_learning_rate": self.initial_learning_rate,
-            "decay_steps": self.decay_steps,
-            "decay_rate": self.decay_rate,
-            "staircase": self.staircase,
-            "name": self.name,
-        }
-
-
-def _check_power_decay_args(
-    initial_learning_rate: Any, decay_steps: Any, power: Any
-) -> tuple[float, float, float]:
-    return (
-        check_positive("initial_learning_rate", initial_learning_rate),
-        check_positive("decay_steps", decay_steps),
-        check_non_negative("power", power),
-    )
 
 
 class PowerDecay(LearningRateSchedule):
@@ -206,41 +153,24 @@ class PowerDecay(LearningRateSchedule):
     ``InverseTimeDecay(eta0, s, decay_rate=1)``.
     """
 
-    def __init__(
-        self,
-        initial_learning_rate: float,
-        decay_steps: float,
-        power: float = 1.0,
-        name: str = "PowerDecay",
-    ) -> None:
-        self.initial_learning_rate, self.decay_steps, self.power = _check_power_decay_args(
-            initial_learning_rate, decay_steps, power
-        )
-        self.name = name
+    hyperparameters = (
+        INITIAL_LEARNING_RATE,
+        DECAY_STEPS,
+        Hyperparameter("power", 1.0, ">= 0", "`c`"),
+        name("PowerDecay"),
+    )
 
     def __call__(self, step: int) -> float:
         return (
             self.initial_learning_rate / (1.0 + _check_step(step) / self.decay_steps) ** self.power
         )
 
-    def get_config(self) -> dict[str, Any]:
-        return {
-            "initial_learning_rate": self.initial_learning_rate,
-            "decay_steps": self.decay_steps,
-            "power": self.power,
-            "name": self.name,
-        }
-
 
 # --------------------------------------------------------------------------- piecewise constant
 
 
-def _check_piecewise_args(
-    boundaries: Sequence[Any], values: Sequence[Any]
-) -> tuple[list[float], list[float]]:
-    boundaries = check_increasing("boundaries", boundaries)
-    values = check_length("values", values, len(boundaries) + 1)
-    return boundaries, [check_positive(f"values[{i}]", v) for i, v in enumerate(values)]
+def _rates(name: str, values: Sequence[Any]) -> list[float]:
+    return [check_positive(f"{name}[{i}]", v) for i, v in enumerate(values)]
 
 
 class PiecewiseConstantDecay(LearningRateSchedule):
@@ -250,36 +180,23 @@ class PiecewiseConstantDecay(LearningRateSchedule):
     Keras' convention: a boundary step still belongs to the interval on its left.
     """
 
-    def __init__(
-        self,
-        boundaries: Sequence[float],
-        values: Sequence[float],
-        name: str = "PiecewiseConstant",
-    ) -> None:
-        self.boundaries, self.values = _check_piecewise_args(boundaries, values)
-        self.name = name
+    hyperparameters = (
+        Hyperparameter("boundaries", REQUIRED, "increasing", "steps", check_increasing),
+        Hyperparameter("values", REQUIRED, "> 0 each", "rates, one more than boundaries", _rates),
+        name("PiecewiseConstant"),
+    )
+
+    @classmethod
+    def check_together(cls, values: dict[str, Any]) -> dict[str, Any]:
+        check_length("values", values["values"], len(values["boundaries"]) + 1)
+        return values
 
     def __call__(self, step: int) -> float:
         # bisect_left counts the boundaries strictly below t: the index of t's interval.
         return self.values[bisect_left(self.boundaries, _check_step(step))]
 
-    def get_config(self) -> dict[str, Any]:
-        return {"boundaries": list(self.boundaries), "values": list(self.values), "name": self.name}
-
 
 # --------------------------------------------------------------------------- polynomial and cosine
-
-
-def _check_polynomial_args(
-    initial_learning_rate: Any, decay_steps: Any, end_learning_rate: Any, power: Any, cycle: Any
-) -> tuple[float, float, float, float, bool]:
-    return (
-        check_positive("initial_learning_rate", initial_learning_rate),
-        check_positive("decay_steps", decay_steps),
-        check_non_negative("end_learning_rate", end_learning_rate),
-        check_non_negative("power", power),
-        _check_bool("cycle", cycle),
-    )
 
 
 class PolynomialDecay(LearningRateSchedule):
@@ -290,25 +207,14 @@ class PolynomialDecay(LearningRateSchedule):
     ``>= t`` (``decay_steps`` itself at ``t = 0``), so the rate jumps back up at every multiple.
     """
 
-    def __init__(
-        self,
-        initial_learning_rate: float,
-        decay_steps: float,
-        end_learning_rate: float = 0.0001,
-        power: float = 1.0,
-        cycle: bool = False,
-        name: str = "PolynomialDecay",
-    ) -> None:
-        (
-            self.initial_learning_rate,
-            self.decay_steps,
-            self.end_learning_rate,
-            self.power,
-            self.cycle,
-        ) = _check_polynomial_args(
-            initial_learning_rate, decay_steps, end_learning_rate, power, cycle
-        )
-        self.name = name
+    hyperparameters = (
+        INITIAL_LEARNING_RATE,
+        DECAY_STEPS,
+        Hyperparameter("end_learning_rate", 0.0001, ">= 0", "`eta_end`"),
+        Hyperparameter("power", 1.0, ">= 0", "exponent of `1 - t / s`"),
+        Hyperparameter("cycle", False, "True or False", "restart at multiples of `s`"),
+        name("PolynomialDecay"),
+    )
 
     def __call__(self, step: int) -> float:
         t = _check_step(step)
@@ -319,33 +225,6 @@ class PolynomialDecay(LearningRateSchedule):
             t = min(t, s)
         eta0, eta_end = self.initial_learning_rate, self.end_learning_rate
         return (eta0 - eta_end) * (1.0 - t / s) ** self.power + eta_end
-
-    def get_config(self) -> dict[str, Any]:
-        return {
-            "initial_learning_rate": self.initial_learning_rate,
-            "decay_steps": self.decay_steps,
-            "end_learning_rate": self.end_learning_rate,
-            "power": self.power,
-            "cycle": self.cycle,
-            "name": self.name,
-        }
-
-
-def _check_cosine_args(
-    initial_learning_rate: Any,
-    decay_steps: Any,
-    alpha: Any,
-    warmup_target: Any,
-    warmup_steps: Any,
-) -> tuple[float, float, float, float | None, float]:
-    return (
-        # 0 is allowed: warm-up usually starts from a zero rate.
-        check_non_negative("initial_learning_rate", initial_learning_rate),
-        check_positive("decay_steps", decay_steps),
-        check_range("alpha", alpha, 0.0, 1.0),
-        check_optional_positive("warmup_target", warmup_target),
-        check_non_negative("warmup_steps", warmup_steps),
-    )
 
 
 class CosineDecay(LearningRateSchedule):
@@ -362,25 +241,15 @@ class CosineDecay(LearningRateSchedule):
     ``warmup_target`` is ``None``.
     """
 
-    def __init__(
-        self,
-        initial_learning_rate: float,
-        decay_steps: float,
-        alpha: float = 0.0,
-        name: str = "CosineDecay",
-        warmup_target: float | None = None,
-        warmup_steps: float = 0,
-    ) -> None:
-        (
-            self.initial_learning_rate,
-            self.decay_steps,
-            self.alpha,
-            self.warmup_target,
-            self.warmup_steps,
-        ) = _check_cosine_args(
-            initial_learning_rate, decay_steps, alpha, warmup_target, warmup_steps
-        )
-        self.name = name
+    hyperparameters = (
+        # 0 is allowed: warm-up usually starts from a zero rate.
+        Hyperparameter("initial_learning_rate", REQUIRED, ">= 0", "`eta0`"),
+        DECAY_STEPS,
+        Hyperparameter("alpha", 0.0, "[0, 1]", "the floor, as a fraction of `eta0`"),
+        name("CosineDecay"),
+        Hyperparameter("warmup_target", None, "> 0 or None", "the rate after the warm-up"),
+        Hyperparameter("warmup_steps", 0, ">= 0", "steps of linear warm-up"),
+    )
 
     def _decay(self, t: float, decay_from: float) -> float:
         cosine = 0.5 * (1.0 + math.cos(math.pi * t / self.decay_steps))
@@ -395,28 +264,6 @@ class CosineDecay(LearningRateSchedule):
             eta0 = self.initial_learning_rate
             return eta0 + (self.warmup_target - eta0) * t / self.warmup_steps
         return self._decay(t - self.warmup_steps, self.warmup_target)
-
-    def get_config(self) -> dict[str, Any]:
-        return {
-            "initial_learning_rate": self.initial_learning_rate,
-            "decay_steps": self.decay_steps,
-            "alpha": self.alpha,
-            "name": self.name,
-            "warmup_target": self.warmup_target,
-            "warmup_steps": self.warmup_steps,
-        }
-
-
-def _check_restarts_args(
-    initial_learning_rate: Any, first_decay_steps: Any, t_mul: Any, m_mul: Any, alpha: Any
-) -> tuple[float, float, float, float, float]:
-    return (
-        check_non_negative("initial_learning_rate", initial_learning_rate),
-        check_positive("first_decay_steps", first_decay_steps),
-        check_positive("t_mul", t_mul),
-        check_non_negative("m_mul", m_mul),
-        check_range("alpha", alpha, 0.0, 1.0),
-    )
 
 
 def restart_period(x: float, t_mul: float) -> tuple[float, float]:
@@ -443,85 +290,74 @@ class CosineDecayRestarts(LearningRateSchedule):
     ``alpha eta0`` is not multiplied by ``m_mul^i``.
     """
 
-    def __init__(
-        self,
-        initial_learning_rate: float,
-        first_decay_steps: float,
-        t_mul: float = 2.0,
-        m_mul: float = 1.0,
-        alpha: float = 0.0,
-        name: str = "SGDRDecay",
-    ) -> None:
-        (
-            self.initial_learning_rate,
-            self.first_decay_steps,
-            self.t_mul,
-            self.m_mul,
-            self.alpha,
-        ) = _check_restarts_args(initial_learning_rate, first_decay_steps, t_mul, m_mul, alpha)
-        self.name = name
+    hyperparameters = (
+        Hyperparameter("initial_learning_rate", REQUIRED, ">= 0", "`eta0`"),
+        Hyperparameter("first_decay_steps", REQUIRED, "> 0", "`T_0`, in steps"),
+        Hyperparameter("t_mul", 2.0, "> 0", "each period is `t_mul` times longer"),
+        Hyperparameter("m_mul", 1.0, ">= 0", "each peak is `m_mul` times lower"),
+        Hyperparameter("alpha", 0.0, "[0, 1]", "the floor, as a fraction of `eta0`"),
+        name("SGDRDecay"),
+    )
 
     def __call__(self, step: int) -> float:
         i, f = restart_period(_check_step(step) / self.first_decay_steps, self.t_mul)
         cosine = 0.5 * (1 + math.cos(math.pi * f))
         return self.initial_learning_rate * ((1 - self.alpha) * self.m_mul**i * cosine + self.alpha)
 
-    def get_config(self) -> dict[str, Any]:
-        return {
-            "initial_learning_rate": self.initial_learning_rate,
-            "first_decay_steps": self.first_decay_steps,
-            "t_mul": self.t_mul,
-            "m_mul": self.m_mul,
-            "alpha": self.alpha,
-            "name": self.name,
-        }
-
 
 # --------------------------------------------------------------------------- 1cycle
 
 
-def _check_one_cycle_args(
-    total_steps: Any,
-    max_learning_rate: Any,
-    initial_learning_rate: Any,
-    final_learning_rate: Any,
-    annihilation_fraction: Any,
-    max_momentum: Any,
-    min_momentum: Any,
-) -> tuple[int, float, float, float, float, float, float]:
-    """Resolves the defaults (``None``) and checks the whole 1cycle configuration."""
-    total_steps = check_int("total_steps", total_steps, minimum=2)
-    max_learning_rate = check_positive("max_learning_rate", max_learning_rate)
-    if initial_learning_rate is None:
-        initial_learning_rate = max_learning_rate / 10.0
-    initial_learning_rate = check_range(
-        "initial_learning_rate", initial_learning_rate, 0.0, max_learning_rate, low_inclusive=False
-    )
-    if final_learning_rate is None:
-        final_learning_rate = initial_learning_rate / 1000.0
-    final_learning_rate = check_range(
-        "final_learning_rate", final_learning_rate, 0.0, initial_learning_rate, low_inclusive=False
-    )
-    annihilation_fraction = check_unit_interval_open_right(
-        "annihilation_fraction", annihilation_fraction
-    )
+#: 1cycle's arguments (``OneCycle`` and the callbacks ``OneCycleScheduler`` take them)
+ONE_CYCLE = (
+    Hyperparameter("total_steps", REQUIRED, "integer >= 2", "steps (batches) of the cycle"),
+    Hyperparameter("max_learning_rate", REQUIRED, "> 0", "the peak rate, at step `h`"),
+    Hyperparameter(
+        "initial_learning_rate", None, "(0, max_learning_rate]", "None: max / 10", lambda _, v: v
+    ),
+    Hyperparameter(
+        "final_learning_rate",
+        None,
+        "(0, initial_learning_rate]",
+        "None: initial / 1000",
+        lambda _, v: v,
+    ),
+    Hyperparameter("annihilation_fraction", 0.1, "[0, 1)", "fraction of annihilation steps"),
+    Hyperparameter("max_momentum", 0.95, "[0, 1)", "momentum at the start and the end"),
+    Hyperparameter(
+        "min_momentum", 0.85, "[0, max_momentum]", "momentum at the peak rate", lambda _, v: v
+    ),
+)
+
+#: the callbacks' ``OneCycleScheduler`` (NumPy and Keras): 1cycle's arguments, and one more
+ONE_CYCLE_SCHEDULER = (
+    *ONE_CYCLE,
+    Hyperparameter("cycle_momentum", True, "True or False", "False: leave the momentum alone"),
+)
+
+
+def check_one_cycle(values: dict[str, Any]) -> dict[str, Any]:
+    """Resolves the defaults (``None``) and checks what involves several of 1cycle's arguments."""
+    values = dict(values)
+    total_steps, max_rate = values["total_steps"], values["max_learning_rate"]
+    initial = values["initial_learning_rate"]
+    initial = max_rate / 10.0 if initial is None else initial
+    initial = check_range("initial_learning_rate", initial, 0.0, max_rate, low_inclusive=False)
+    final = values["final_learning_rate"]
+    final = initial / 1000.0 if final is None else final
+    final = check_range("final_learning_rate", final, 0.0, initial, low_inclusive=False)
+    annihilation_fraction = values["annihilation_fraction"]
     if _one_cycle_half_steps(total_steps, annihilation_fraction) < 1:
         raise ValueError(
             "total_steps * (1 - annihilation_fraction) must be >= 2 so that the rise and the fall "
             f"last at least one step each, got total_steps={total_steps}, "
             f"annihilation_fraction={annihilation_fraction}"
         )
-    max_momentum = check_unit_interval_open_right("max_momentum", max_momentum)
-    min_momentum = check_range("min_momentum", min_momentum, 0.0, max_momentum)
-    return (
-        total_steps,
-        max_learning_rate,
-        initial_learning_rate,
-        final_learning_rate,
-        annihilation_fraction,
-        max_momentum,
-        min_momentum,
+    min_momentum = check_range("min_momentum", values["min_momentum"], 0.0, values["max_momentum"])
+    values.update(
+        initial_learning_rate=initial, final_learning_rate=final, min_momentum=min_momentum
     )
+    return values
 
 
 def _one_cycle_half_steps(total_steps: int, annihilation_fraction: float) -> int:
@@ -559,35 +395,13 @@ class OneCycle(LearningRateSchedule):
             ``0 <= min_momentum <= max_momentum < 1``.
     """
 
-    def __init__(
-        self,
-        total_steps: int,
-        max_learning_rate: float,
-        initial_learning_rate: float | None = None,
-        final_learning_rate: float | None = None,
-        annihilation_fraction: float = 0.1,
-        max_momentum: float = 0.95,
-        min_momentum: float = 0.85,
-        name: str = "OneCycle",
-    ) -> None:
-        (
-            self.total_steps,
-            self.max_learning_rate,
-            self.initial_learning_rate,
-            self.final_learning_rate,
-            self.annihilation_fraction,
-            self.max_momentum,
-            self.min_momentum,
-        ) = _check_one_cycle_args(
-            total_steps,
-            max_learning_rate,
-            initial_learning_rate,
-            final_learning_rate,
-            annihilation_fraction,
-            max_momentum,
-            min_momentum,
-        )
-        self.name = name
+    hyperparameters = (*ONE_CYCLE, name("OneCycle"))
+
+    @classmethod
+    def check_together(cls, values: dict[str, Any]) -> dict[str, Any]:
+        return check_one_cycle(values)
+
+    def __post_init__(self) -> None:
         self.half_cycle_steps = _one_cycle_half_steps(self.total_steps, self.annihilation_fraction)
 
     @staticmethod
@@ -620,18 +434,6 @@ class OneCycle(LearningRateSchedule):
         if t < 2 * h:
             return self._interpolate(t, h, 2 * h, self.min_momentum, self.max_momentum)
         return self.max_momentum
-
-    def get_config(self) -> dict[str, Any]:
-        return {
-            "total_steps": self.total_steps,
-            "max_learning_rate": self.max_learning_rate,
-            "initial_learning_rate": self.initial_learning_rate,
-            "final_learning_rate": self.final_learning_rate,
-            "annihilation_fraction": self.annihilation_fraction,
-            "max_momentum": self.max_momentum,
-            "min_momentum": self.min_momentum,
-            "name": self.name,
-        }
 
 
 # --------------------------------------------------------------------------- performance scheduling

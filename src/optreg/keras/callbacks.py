@@ -27,6 +27,7 @@ from keras import ops
 
 from optreg import schedules as np_schedules
 from optreg._validation import check_choice
+from optreg.hyperparameters import Declared
 
 __all__ = [
     "OneCycleScheduler",
@@ -83,7 +84,7 @@ class _ScheduledHyperparameter(keras.Variable):
 
 
 @_register
-class OneCycleScheduler(keras.callbacks.Callback):
+class OneCycleScheduler(Declared, keras.callbacks.Callback):
     """Smith's 1cycle during ``fit``: before every batch, sets the optimizer's learning rate and
     its momentum (``momentum`` for SGD/RMSprop, ``beta_1`` for the Adam family) from
     ``optreg.schedules.OneCycle``.
@@ -95,36 +96,21 @@ class OneCycleScheduler(keras.callbacks.Callback):
     Tested with the TensorFlow backend; with JAX only ``cycle_momentum=False`` is possible.
     """
 
-    def __init__(
-        self,
-        total_steps: int,
-        max_learning_rate: float,
-        initial_learning_rate: float | None = None,
-        final_learning_rate: float | None = None,
-        annihilation_fraction: float = 0.1,
-        max_momentum: float = 0.95,
-        min_momentum: float = 0.85,
-        cycle_momentum: bool = True,
-    ) -> None:
-        super().__init__()
-        self.schedule = np_schedules.OneCycle(
-            total_steps,
-            max_learning_rate,
-            initial_learning_rate,
-            final_learning_rate,
-            annihilation_fraction,
-            max_momentum,
-            min_momentum,
-        )
-        self.cycle_momentum = bool(cycle_momentum)
+    hyperparameters = np_schedules.ONE_CYCLE_SCHEDULER
+
+    @classmethod
+    def check_together(cls, values: dict[str, Any]) -> dict[str, Any]:
+        return np_schedules.check_one_cycle(values)
+
+    def init_base(self) -> None:
+        keras.callbacks.Callback.__init__(self)
+
+    def __post_init__(self) -> None:
+        one_cycle = {h.name: getattr(self, h.name) for h in np_schedules.ONE_CYCLE}
+        self.schedule = np_schedules.OneCycle(**one_cycle)
         self.step = 0
         self._momentum_name: str | None = None
         self._momentum: _ScheduledHyperparameter | None = None
-
-    def get_config(self) -> dict[str, Any]:
-        config = self.schedule.get_config()
-        del config["name"]
-        return {**config, "cycle_momentum": self.cycle_momentum}
 
     def _find_momentum(self, optimizer: keras.optimizers.Optimizer) -> str:
         for name in ("momentum", "beta_1"):

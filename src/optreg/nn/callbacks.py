@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from optreg.hyperparameters import Declared
+from optreg.schedules import ONE_CYCLE, ONE_CYCLE_SCHEDULER, OneCycle, check_one_cycle
+
 __all__ = ["Callback", "LambdaCallback", "OneCycleScheduler", "ReduceLROnPlateau", "History"]
 
 
@@ -75,36 +78,21 @@ def _current_float_rate(optimizer: Any, who: str) -> float:
     return float(optimizer.learning_rate)
 
 
-class OneCycleScheduler(Callback):
+class OneCycleScheduler(Declared, Callback):
     """Smith's 1cycle in :func:`fit`: before every batch, sets the optimizer's learning rate
     and its momentum (``momentum`` for SGD/RMSprop, ``beta_1`` for the Adam family) from
     ``optreg.schedules.OneCycle`` (same arguments; ``total_steps`` counts batches). Twin of
     ``optreg.keras.callbacks.OneCycleScheduler``; ``cycle_momentum=False`` leaves the momentum
     alone. ``self.step`` carries on across calls to ``fit``."""
 
-    def __init__(
-        self,
-        total_steps: int,
-        max_learning_rate: float,
-        initial_learning_rate: float | None = None,
-        final_learning_rate: float | None = None,
-        annihilation_fraction: float = 0.1,
-        max_momentum: float = 0.95,
-        min_momentum: float = 0.85,
-        cycle_momentum: bool = True,
-    ) -> None:
-        from optreg.schedules import OneCycle
+    hyperparameters = ONE_CYCLE_SCHEDULER
 
-        self.schedule = OneCycle(
-            total_steps,
-            max_learning_rate,
-            initial_learning_rate,
-            final_learning_rate,
-            annihilation_fraction,
-            max_momentum,
-            min_momentum,
-        )
-        self.cycle_momentum = bool(cycle_momentum)
+    @classmethod
+    def check_together(cls, values: dict[str, Any]) -> dict[str, Any]:
+        return check_one_cycle(values)
+
+    def __post_init__(self) -> None:
+        self.schedule = OneCycle(**{h.name: getattr(self, h.name) for h in ONE_CYCLE})
         self.step = 0
         self._momentum_name: str | None = None
 

@@ -11,7 +11,7 @@ from optreg._validation import check_non_negative, check_positive
 from optreg.nn.layers import Sequential
 from optreg.nn.losses import get_loss
 
-__all__ = ["gradient_check"]
+__all__ = ["gradient_check", "numerical_gradient", "relative_error"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -19,27 +19,27 @@ __all__ = ["gradient_check"]
 # --------------------------------------------------------------------------------------------
 
 
-def _relative_error(analytic: np.ndarray, numeric: np.ndarray, atol: float) -> float:
-    """``||a - n|| / (||a|| + ||n||)``, or 0 when both norms are below ``atol``."""
+def relative_error(analytic: np.ndarray, numeric: np.ndarray, atol: float = 0.0) -> float:
+    """``||a - n|| / (||a|| + ||n||)``, or 0 when both norms are ``<= atol`` (both zero: they
+    agree)."""
     denominator = np.linalg.norm(analytic) + np.linalg.norm(numeric)
     if denominator <= atol:
         return 0.0
     return float(np.linalg.norm(analytic - numeric) / denominator)
 
 
-def _numerical_gradient(f: Callable[[], float], array: np.ndarray, eps: float) -> np.ndarray:
+def numerical_gradient(f: Callable[[], float], array: np.ndarray, eps: float = 1e-6) -> np.ndarray:
     """Central differences ``(f(a + eps e_i) - f(a - eps e_i)) / (2 eps)``, perturbing ``array``
-    in place entry by entry (and restoring it)."""
+    in place entry by entry (and restoring it): ``f`` reads ``array``."""
     grad = np.zeros_like(array)
-    flat, flat_grad = array.reshape(-1), grad.reshape(-1)
-    for i in range(flat.size):
-        old = flat[i]
-        flat[i] = old + eps
+    for i in np.ndindex(array.shape):
+        old = array[i]
+        array[i] = old + eps
         f_plus = f()
-        flat[i] = old - eps
+        array[i] = old - eps
         f_minus = f()
-        flat[i] = old
-        flat_grad[i] = (f_plus - f_minus) / (2 * eps)
+        array[i] = old
+        grad[i] = (f_plus - f_minus) / (2 * eps)
     return grad
 
 
@@ -75,8 +75,8 @@ def gradient_check(
         if y is not None or loss is not None:
             raise ValueError("y and loss are only for models; f(x) must return (value, grad)")
         _, analytic = model_or_f(x)
-        numeric = _numerical_gradient(lambda: float(model_or_f(x)[0]), x, eps)
-        return _relative_error(np.asarray(analytic, dtype=np.float64), numeric, atol)
+        numeric = numerical_gradient(lambda: float(model_or_f(x)[0]), x, eps)
+        return relative_error(np.asarray(analytic, dtype=np.float64), numeric, atol)
 
     model = model_or_f if isinstance(model_or_f, Sequential) else Sequential([model_or_f])
     loss = get_loss(loss if loss is not None else "mse")
@@ -102,9 +102,7 @@ def gradient_check(
     _, d_out = objective()
     analytic_x = model.backward(d_out)
     analytic = [g.copy() for g in model.grads]
-    errors = [
-        _relative_error(analytic_x, _numerical_gradient(lambda: objective()[0], x, eps), atol)
-    ]
+    errors = [relative_error(analytic_x, numerical_gradient(lambda: objective()[0], x, eps), atol)]
     for p, a in zip(model.params, analytic, strict=True):
-        errors.append(_relative_error(a, _numerical_gradient(lambda: objective()[0], p, eps), atol))
+        errors.append(relative_error(a, numerical_gradient(lambda: objective()[0], p, eps), atol))
     return max(errors)
