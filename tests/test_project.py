@@ -38,7 +38,13 @@ def _requirement_name(req: str) -> tuple[str, str]:
 
 def test_environment_yml_lists_the_same_dependencies_as_pyproject():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    pyproject = dict(_requirement_name(r) for r in project["dependencies"])
+    # the conda environment is the whole course: the base install plus the student and course
+    # extras (dev's test tools come from pip, `-e .[dev]`)
+    extras = project["optional-dependencies"]
+    requirements = project["dependencies"] + [
+        r for k in ("student", "course") for r in extras[k] if not r.startswith("optreg")
+    ]
+    pyproject = dict(_requirement_name(r) for r in requirements)
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     conda = dict(
         _requirement_name(d)
