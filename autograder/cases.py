@@ -99,8 +99,8 @@ MUTANTS = {
             ["test_nesterov_step"],
         ),
         (
-            "adagrad_epsilon_inside_sqrt",
-            [("adagrad_rmsprop", "(np.sqrt(s) + epsilon)", "np.sqrt(s + epsilon)")],
+            "adagrad_epsilon_outside_sqrt",
+            [("adagrad_rmsprop", "np.sqrt(s + epsilon)", "(np.sqrt(s) + epsilon)")],
             ["test_adagrad_step"],
         ),
         (
@@ -125,14 +125,14 @@ MUTANTS = {
             ["test_adam_step"],
         ),
         (
-            "rmsprop_epsilon_inside_sqrt",
+            "rmsprop_epsilon_outside_sqrt",
             [
                 (
                     "adagrad_rmsprop",
                     "s = rho * s + (1 - rho) * grad * grad\n"
-                    "    return theta - learning_rate * grad / (np.sqrt(s) + epsilon), s",
-                    "s = rho * s + (1 - rho) * grad * grad\n"
                     "    return theta - learning_rate * grad / np.sqrt(s + epsilon), s",
+                    "s = rho * s + (1 - rho) * grad * grad\n"
+                    "    return theta - learning_rate * grad / (np.sqrt(s) + epsilon), s",
                 )
             ],
             ["test_rmsprop_step"],
@@ -201,7 +201,7 @@ MUTANTS = {
         ),
         (
             "one_cycle_half_cycle",
-            [("one_cycle", "int(0.45 * total_steps)", "int(0.5 * total_steps)")],
+            [("one_cycle", "(total_steps - round(0.1 * total_steps)) // 2", "total_steps // 2")],
             ["test_one_cycle"],
         ),
         (
@@ -211,19 +211,73 @@ MUTANTS = {
         ),
         (
             "range_test_keeps_divergence",
+            [("lr_range_suggestion", "smoothed[~np.isfinite(smoothed)] = np.inf\n", "")],
+            ["test_lr_range_suggestion"],
+        ),
+        (
+            "one_cycle_half_rounded",
+            [
+                (
+                    "one_cycle",
+                    "(total_steps - round(0.1 * total_steps)) // 2",
+                    "round(0.45 * total_steps)",
+                )
+            ],
+            ["test_one_cycle"],
+        ),
+        # issue 17: the book's 1cycle half-length, Keras' plateau logic, the smoothed range test
+        (
+            "one_cycle_floor_045",
+            [
+                (
+                    "one_cycle",
+                    "(total_steps - round(0.1 * total_steps)) // 2",
+                    "int(0.45 * total_steps)",
+                )
+            ],
+            ["test_one_cycle"],
+        ),
+        (
+            "one_cycle_closed_intervals",  # T = 2: divides by T - 2h = 0
+            [("one_cycle", "if step < total_steps:", "if step <= total_steps:")],
+            ["test_one_cycle"],
+        ),
+        (
+            "plateau_without_cooldown",
+            [("plateau_step", "elif cooling == 0:", "else:")],
+            ["test_plateau_step"],
+        ),
+        (
+            "plateau_ignores_min_delta",
+            [("plateau_step", "val_loss < best - min_delta", "val_loss < best")],
+            ["test_plateau_step"],
+        ),
+        (
+            "plateau_without_min_lr_guard",
+            [("plateau_step", "wait >= patience and lr > min_lr", "wait >= patience")],
+            ["test_plateau_step"],
+        ),
+        (
+            "range_test_raw_loss",
             [
                 (
                     "lr_range_suggestion",
-                    "end = len(losses) if finite.all() else int(np.argmin(finite))",
-                    "end = len(losses)",
+                    "smoothed.append(average / (1 - smoothing ** i))",
+                    "smoothed.append(loss)",
                 )
             ],
             ["test_lr_range_suggestion"],
         ),
         (
-            "one_cycle_half_rounded",
-            [("one_cycle", "int(0.45 * total_steps)", "round(0.45 * total_steps)")],
-            ["test_one_cycle"],
+            "range_test_without_bias_correction",
+            [
+                (
+                    "lr_range_suggestion",
+                    "smoothed.append(average / (1 - smoothing ** i))",
+                    "smoothed.append(average)",
+                )
+            ],
+            ["test_lr_range_suggestion"],
         ),
     ],
     "03_initialization": [

@@ -76,7 +76,7 @@ def adaptive_steps(student, name, cases, accumulate):
                 g = g * 1e-4
             got_theta, got_s = pure(getattr(student, name), got_theta, g, got_s, lr, *hyper, eps)
             s = accumulate(s, g, *hyper)
-            new = theta - lr * g / (np.sqrt(s) + eps)
+            new = theta - lr * g / np.sqrt(s + eps)  # epsilon inside the root (book, Keras)
             what = f"{name} (shape {shape}, epsilon={eps}) step {step + 1}"
             close(got_s, s, what + ": s", rtol=1e-6, atol=1e-9)
             close(
@@ -122,14 +122,16 @@ def adam_reference(theta, g, m, s, t, lr, b1, b2, eps, weight_decay=0.0):
     return theta - lr * (m_hat / (np.sqrt(s_hat) + eps) + weight_decay * theta), m, s, t
 
 
-@grades("test_adam_step", points=3)
-def test_adam_step(student):
+def adam_steps(student):
+    """Several Adam steps on each case, each from the state the student's previous step
+    returned: yields (what, student's output, reference output, previous theta)."""
     cases = [
         (13, (3,), 0.01, 0.9, 0.999, 1e-7, 6, 1.0),
         (14, (2, 2), 0.1, 0.5, 0.8, 1e-3, 5, 1.0),
         (15, (1,), 0.001, 0.0, 0.99, 1e-7, 3, 1.0),
-        (18, (2,), 0.01, 0.9, 0.999, 1e-7, 3, 1e-6),
-    ]  # tiny gradients: epsilon placement
+        (18, (2,), 0.01, 0.9, 0.999, 1e-7, 3, 1e-6),  # tiny gradients: epsilon placement
+        (20, (3, 2), 0.01, 0.9, 0.999, 1e-7, 4, 1.0),
+    ]
     for seed, shape, lr, b1, b2, eps, steps, scale in cases:
         state = (uniform(seed, shape), np.zeros(shape), np.zeros(shape), 0)
         got = (state[0].copy(), state[1].copy(), state[2].copy(), 0)
@@ -138,20 +140,34 @@ def test_adam_step(student):
             if step == steps - 1:
                 g = g * 1e-4
             out = pure(student.adam_step, got[0], g, got[1], got[2], got[3], lr, b1, b2, eps)
-            check(len(out) == 4, "adam_step must return (theta, m, s, t)")
+            check(
+                isinstance(out, list | tuple) and len(out) == 4,
+                "adam_step must return (theta, m, s, t)",
+            )
             new = adam_reference(*state[:1], g, *state[1:], lr, b1, b2, eps)
             what = f"adam_step (shape {shape}, beta_1={b1}, beta_2={b2}) step {step + 1}"
-            equal(out[3], new[3], what + ": t")
-            close(out[1], new[1], what + ": m", rtol=1e-6, atol=1e-9)
-            close(out[2], new[2], what + ": s", rtol=1e-6, atol=1e-9)
-            close(
-                np.asarray(out[0], dtype=float) - state[0],
-                new[0] - state[0],
-                what + ": theta - previous theta",
-                rtol=1e-5,
-                atol=1e-12,
-            )
+            yield what, out, new, state[0]
             state, got = new, out
+
+
+@grades("test_adam_step", points=2)
+def test_adam_step(student):
+    for what, out, new, previous in adam_steps(student):
+        close(
+            np.asarray(out[0], dtype=float) - previous,
+            new[0] - previous,
+            what + ": theta - previous theta",
+            rtol=1e-5,
+            atol=1e-12,
+        )
+
+
+@grades("test_adam_state", points=1)
+def test_adam_state(student):
+    for what, out, new, _ in adam_steps(student):
+        equal(out[3], new[3], what + ": t")
+        close(out[1], new[1], what + ": m", rtol=1e-6, atol=1e-9)
+        close(out[2], new[2], what + ": s", rtol=1e-6, atol=1e-9)
 
 
 @grades("test_adamw_step", points=2)
@@ -167,6 +183,7 @@ def test_adamw_step(student):
             what = f"adamw_step (shape {shape}, weight_decay={wd}) step {step + 1}"
             equal(out[3], new[3], what + ": t")
             close(out[1], new[1], what + ": m", rtol=1e-6, atol=1e-9)
+            close(out[2], new[2], what + ": s", rtol=1e-6, atol=1e-9)
             close(
                 np.asarray(out[0], dtype=float) - state[0],
                 new[0] - state[0],

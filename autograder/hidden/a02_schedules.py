@@ -5,6 +5,7 @@ import math
 import numpy as np
 
 from optreg.grading.checks import check, close, equal, grades
+from optreg.schedules import OneCycle, suggest_learning_rate
 
 
 @grades("test_power_schedule", points=1)
@@ -57,70 +58,74 @@ def test_one_cycle(student):
         (21, 0.5, 0.01, 0.001),
         (1000, 0.02, None, 1e-6),
         (7, 3.0, 1.0, 0.5),
-        (30, 0.3, None, None),
+        (2, 1.0, None, None),  # no annihilation steps: 2h == T
+        (3, 0.4, 0.1, None),
+        (25, 1.0, None, None),  # A = round(2.5) = 2 (halves to even)
+        (15, 1.0, None, None),  # A = round(1.5) = 2
+        (31, 0.3, None, None),  # floor(0.45 T) = 13, the book's h = 14
         (70, 1.0, 0.05, None),
     ]:
-        # 0.45 * 30 = 13.5 and 0.45 * 70 = 31.5: h is rounded down, not to the nearest
-        s = max_lr / 10 if start is None else start
-        e = s / 1000 if last is None else last
-        h = (total * 45) // 100
-        for step in [
-            0,
-            1,
-            h - 1,
-            h,
-            h + 1,
-            2 * h - 1,
-            2 * h,
-            2 * h + 1,
-            total - 1,
-            total,
-            total + 1,
-            total * 3,
-        ]:
-            want = np.interp(step, [0, h, 2 * h, total], [s, max_lr, s, e])
+        book = OneCycle(total, max_lr, start, last)  # the book's reference implementation
+        h = book.half_cycle_steps
+        steps = {0, 1, h - 1, h, h + 1, 2 * h - 1, 2 * h, 2 * h + 1, total - 1, total, total + 1}
+        for step in sorted(t for t in steps | {total * 3} if t >= 0):
             got = student.one_cycle(step, total, max_lr, start, last)
             close(
                 got,
-                want,
-                f"one_cycle(step={step}, total_steps={total}, max_lr={max_lr}, "
-                f"start_lr={start}, last_lr={last})",
+                book(step),
+                f"one_cycle(step={step}, total_steps={total}, max_learning_rate={max_lr}, "
+                f"initial_learning_rate={start}, final_learning_rate={last})",
                 rtol=1e-9,
             )
+
+
+def plateau_reference(losses, factor, patience, min_delta, cooldown, min_lr):
+    """The state after each epoch, in Keras' order (see the assignment)."""
+    lr, best, wait, cooling = 0.1, math.inf, 0, 0
+    for loss in losses:
+        if cooling > 0:
+            cooling, wait = cooling - 1, 0
+        if loss < best - min_delta:
+            best, wait = loss, 0
+        elif cooling == 0:
+            wait += 1
+            if wait >= patience and lr > min_lr:
+                lr, cooling, wait = max(lr * factor, min_lr), cooldown, 0
+        yield {"lr": lr, "best": best, "wait": wait, "cooldown_counter": cooling}
 
 
 @grades("test_plateau_step", points=2)
 def test_plateau_step(student):
     cases = [
-        ([1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0], 0.5, 2, 0.0, 0.0),
-        ([1.0, 0.99, 0.985, 0.98, 0.5, 0.6, 0.7, 0.8], 0.1, 3, 0.01, 0.0),
-        ([2.0, 3.0, 3.0, 3.0, 3.0, 3.0, 3.0, 3.0, 3.0], 0.2, 1, 0.0, 0.003),
-        ([5.0, 4.0, 3.0, 2.0, 1.0], 0.5, 1, 0.0, 0.0),
+        ([1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0], 0.5, 2, 0.0, 0, 0.0),
+        ([1.0, 0.99, 0.985, 0.98, 0.5, 0.6, 0.7, 0.8], 0.1, 3, 0.01, 0, 0.0),
+        ([2.0, 3.0, 3.0, 3.0, 3.0, 3.0, 3.0, 3.0, 3.0], 0.2, 1, 0.0, 0, 0.003),
+        ([5.0, 4.0, 3.0, 2.0, 1.0], 0.5, 1, 0.0, 0, 0.0),
+        ([1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0], 0.5, 1, 1e-4, 3, 0.0),
+        ([1.0, 0.99995, 0.9999, 0.9, 0.95, 0.95, 0.95, 0.95, 0.8, 0.9, 0.9], 0.1, 2, 1e-4, 1, 1e-3),
+        ([3.0, 2.0, 2.5, 2.5, 2.5, 2.5, 2.5, 2.5, 2.5, 2.5, 2.5, 2.5, 2.5], 0.1, 10, 1e-4, 0, 0.0),
     ]
-    for losses, factor, patience, min_delta, min_lr in cases:
-        lr, best, wait = 0.1, math.inf, 0
-        state = {"lr": 0.1, "best": math.inf, "wait": 0}
-        for epoch, loss in enumerate(losses):
+    for losses, factor, patience, min_delta, cooldown, min_lr in cases:
+        state = {"lr": 0.1, "best": math.inf, "wait": 0, "cooldown_counter": 0}
+        reference = plateau_reference(losses, factor, patience, min_delta, cooldown, min_lr)
+        for epoch, (loss, want) in enumerate(zip(losses, reference, strict=True)):
             given = dict(state)
-            new = student.plateau_step(state, loss, factor, patience, min_delta, min_lr)
+            new = student.plateau_step(state, loss, factor, patience, min_delta, cooldown, min_lr)
             equal(state, given, "plateau_step must not modify the state it receives")
             check(
-                isinstance(new, dict) and {"lr", "best", "wait"} <= set(new),
-                f"plateau_step must return a dict with keys lr, best, wait, got {new!r}"[:200],
+                isinstance(new, dict) and set(want) <= set(new),
+                "plateau_step must return a dict with keys lr, best, wait, cooldown_counter, "
+                f"got {new!r}"[:200],
             )
-            if loss < best - min_delta:
-                best, wait = loss, 0
-            else:
-                wait += 1
-                if wait >= patience:
-                    lr, wait = max(lr * factor, min_lr), 0
             what = (
                 f"plateau_step after epoch {epoch + 1} of losses {losses} (factor={factor}, "
-                f"patience={patience}, min_delta={min_delta}, min_lr={min_lr})"
+                f"patience={patience}, min_delta={min_delta}, cooldown={cooldown}, "
+                f"min_lr={min_lr})"
             )
-            close(new["lr"], lr, what + ": lr", rtol=1e-12)
-            close(new["best"], best, what + ": best", rtol=0.0)
-            equal(new["wait"], wait, what + ": wait")
+            close(new["lr"], want["lr"], what + ": lr", rtol=1e-12)
+            close(new["best"], want["best"], what + ": best", rtol=0.0)
+            equal(new["wait"], want["wait"], what + ": wait")
+            equal(new["cooldown_counter"], want["cooldown_counter"], what + ": cooldown_counter")
             state = new
 
 
@@ -129,15 +134,21 @@ def test_lr_range_suggestion(student):
     lrs = 10.0 ** (np.arange(12) / 2 - 6)
     inf, nan = math.inf, math.nan
     cases = [
-        [3.0, 2.0, 1.0, 0.5, 0.4, 0.6, 2.0, 9.0, inf, inf, inf, inf],
-        [3.0, 2.0, 1.0, 0.5, 0.5, 0.6, 2.0, 9.0, 20.0, 30.0, 40.0, 50.0],
-        [3.0, 2.9, 2.8, 2.7, 2.6, 2.5, 2.4, 2.3, 2.2, 2.1, 2.0, 1.9],
-        [1.0, 2.0, 3.0, nan, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1],
-        [4.0, 3.0, inf, 0.01, 0.01, 0.01, 0.01, 0.01, 0.01, 0.01, 0.01, 0.01],
+        ([3.0, 2.0, 1.0, 0.5, 0.4, 0.6, 2.0, 9.0, inf, inf, inf, inf], 0.98),
+        ([3.0, 2.0, 1.0, 0.5, 0.5, 0.6, 2.0, 9.0, 20.0, 30.0, 40.0, 50.0], 0.5),
+        ([3.0, 2.9, 2.8, 2.7, 2.6, 2.5, 2.4, 2.3, 2.2, 2.1, 2.0, 1.9], 0.98),
+        ([1.0, 2.0, 3.0, nan, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1], 0.9),
+        ([4.0, 3.0, inf, 0.01, 0.01, 0.01, 0.01, 0.01, 0.01, 0.01, 0.01, 0.01], 0.3),
+        ([2.0, 1.0, 0.5, 0.2, 0.1, 0.3, 0.9, 3.0, 9.0, 27.0, 81.0, 243.0], 0.0),
+        ([nan, 1.0, 0.5, 0.2, 0.1, 0.3, 0.9, 3.0, 9.0, 27.0, 81.0, 243.0], 0.98),
+        ([inf] * 12, 0.98),  # no finite loss: the first rate / 10, as the book
     ]
-    for losses in cases:
-        finite = np.isfinite(losses)
-        end = len(losses) if finite.all() else int(np.argmin(finite))
-        best = int(np.argmin(losses[:end]))  # the first minimum
-        got = student.lr_range_suggestion(lrs.copy(), np.array(losses))
-        close(got, lrs[best] / 10, f"lr_range_suggestion for losses {losses}", rtol=1e-12)
+    for losses, smoothing in cases:
+        want = suggest_learning_rate(lrs, losses, smoothing)  # the book's reference
+        got = student.lr_range_suggestion(lrs.copy(), np.array(losses), smoothing)
+        close(
+            got,
+            want,
+            f"lr_range_suggestion(smoothing={smoothing}) for losses {losses}",
+            rtol=1e-12,
+        )

@@ -5,7 +5,7 @@ from nbsrc import code, locked, md, solution, tests, written
 NAME = "01_optimizers"
 
 CELLS = [
-    md("""
+    md(r"""
     # Assignment 1 — Optimizers, one update rule at a time
 
     Every optimizer in this chapter is a small rule that turns the current parameters `theta`,
@@ -23,9 +23,11 @@ CELLS = [
     * work for parameters of any shape (a vector, a matrix, ...);
     * use NumPy only (no deep learning library, no `optreg`).
 
-    Run the cells in order. A cell marked *tests* checks your work; the grader runs more tests of
-    the same kind (other shapes, several steps, edge cases), so a function that passes only the
-    visible examples is not enough.
+    Run the cells in order. A cell marked *tests* checks your work: each returned value, on a
+    matrix of parameters, and that your inputs are unchanged. The grader runs more tests of the
+    same kind (other shapes, several steps, edge cases), listed under each function, so a function
+    that passes only the visible examples is not enough. The notation is the book's (chapter 1):
+    $\otimes$ and $\oslash$ are the elementwise product and division.
     """),
     locked(
         "imports",
@@ -39,6 +41,9 @@ CELLS = [
     $$\theta \leftarrow \theta - \eta\, g$$
 
     where $\eta$ is the learning rate and $g = \nabla_\theta J(\theta)$ the gradient.
+
+    *The grader also checks:* vectors, matrices and a single parameter, other learning rates
+    (one above 1), and that no input is modified.
     """),
     solution(
         "sgd_step",
@@ -53,11 +58,15 @@ CELLS = [
     tests(
         "test_sgd_step",
         """
-    # tests: sgd_step
-    theta = np.array([1.0, -2.0])
-    new = sgd_step(theta, np.array([0.5, -1.0]), learning_rate=0.1)
-    assert np.allclose(new, [0.95, -1.9]), f"expected [0.95, -1.9], got {new}"
-    assert np.allclose(theta, [1.0, -2.0]), "sgd_step must not modify its input"
+    # tests: sgd_step on a 2x3 matrix of parameters
+    theta = np.array([[1.0, -2.0, 0.5], [0.0, 3.0, -1.0]])
+    grad = np.array([[0.5, -1.0, 2.0], [1.0, 0.0, -4.0]])
+    given = theta.copy(), grad.copy()
+    new = sgd_step(theta, grad, learning_rate=0.1)
+    want = [[0.95, -1.9, 0.3], [-0.1, 3.0, -0.6]]
+    assert np.shape(new) == (2, 3) and np.allclose(new, want), f"expected {want}, got {new}"
+    assert np.array_equal(theta, given[0]) and np.array_equal(grad, given[1]), (
+        "sgd_step modified its inputs: return a new array")
     """,
     ),
     md(r"""
@@ -68,6 +77,9 @@ CELLS = [
     $$m \leftarrow \beta\, m - \eta\, g, \qquad \theta \leftarrow \theta + m$$
 
     with momentum coefficient $\beta$ (Keras calls it `momentum`). Return `(theta, m)`.
+
+    *The grader also checks:* `theta` and `m` over four steps in a row (each from the state the
+    previous step returned), other shapes, `momentum=0`, and that no input is modified.
     """),
     solution(
         "momentum_step",
@@ -83,12 +95,17 @@ CELLS = [
     tests(
         "test_momentum_step",
         """
-    # tests: momentum_step, two steps from rest
-    theta, m = np.array([1.0]), np.zeros(1)
-    theta, m = momentum_step(theta, np.array([2.0]), m, learning_rate=0.1, momentum=0.5)
-    assert np.allclose(m, [-0.2]) and np.allclose(theta, [0.8]), f"step 1: got theta={theta}, m={m}"
-    theta, m = momentum_step(theta, np.array([2.0]), m, learning_rate=0.1, momentum=0.5)
-    assert np.allclose(m, [-0.3]) and np.allclose(theta, [0.5]), f"step 2: got theta={theta}, m={m}"
+    # tests: momentum_step, two steps from rest with a constant gradient G (2x3 parameters)
+    theta0, G, m0 = np.array([[1.0, 2.0, 3.0], [0.0, -1.0, 4.0]]), np.array([[2.0, -4.0, 0.0], [1.0, 0.0, 6.0]]), np.zeros((2, 3))
+    given = [a.copy() for a in (theta0, G, m0)]
+    theta, m = momentum_step(theta0, G, m0, learning_rate=0.1, momentum=0.5)
+    assert np.allclose(m, -0.1 * G), f"step 1: expected m = {-0.1 * G}, got {m}"
+    assert np.allclose(theta, theta0 - 0.1 * G), f"step 1: expected theta = {theta0 - 0.1 * G}, got {theta}"
+    assert all(np.array_equal(a, b) for a, b in zip((theta0, G, m0), given)), (
+        "momentum_step modified its inputs: return new arrays")
+    theta, m = momentum_step(theta, G, m, learning_rate=0.1, momentum=0.5)
+    assert np.allclose(m, -0.15 * G), f"step 2: expected m = {-0.15 * G}, got {m}"
+    assert np.allclose(theta, theta0 - 0.25 * G), f"step 2: expected theta = {theta0 - 0.25 * G}, got {theta}"
     """,
     ),
     md(r"""
@@ -101,6 +118,9 @@ CELLS = [
     Because the gradient is needed at a point of your choosing, this function receives a
     gradient **function** `grad_fn(theta) -> gradient` instead of a gradient array.
     Call it exactly once per step.
+
+    *The grader also checks:* `theta` and `m` over three steps with a non-linear gradient,
+    other shapes and hyper-parameters, and the number of `grad_fn` calls in every step.
     """),
     solution(
         "nesterov_step",
@@ -116,11 +136,20 @@ CELLS = [
     tests(
         "test_nesterov_step",
         """
-    # tests: nesterov_step on J(theta) = theta**2 (gradient 2*theta)
-    theta, m = np.array([1.0]), np.array([-0.5])
-    theta, m = nesterov_step(theta, lambda t: 2 * t, m, learning_rate=0.1, momentum=0.5)
-    # look-ahead point 1 + 0.5*(-0.5) = 0.75, gradient 1.5, m = -0.25 - 0.15 = -0.4
-    assert np.allclose(m, [-0.4]) and np.allclose(theta, [0.6]), f"got theta={theta}, m={m}"
+    # tests: nesterov_step on J(theta) = sum(theta**2) (gradient 2*theta), 2x3 parameters
+    theta0 = np.array([[1.0, 2.0, 3.0], [-1.0, 0.0, 4.0]])
+    m0 = np.array([[-0.5, 0.0, 0.5], [0.0, 1.0, 0.0]])
+    calls = []
+    def grad_fn(point):
+        calls.append(1)
+        return 2 * point
+    theta, m = nesterov_step(theta0, grad_fn, m0, learning_rate=0.1, momentum=0.5)
+    # look-ahead point theta0 + 0.5 * m0, its gradient 2 * (theta0 + 0.5 * m0)
+    assert len(calls) == 1, f"grad_fn must be called exactly once per step, was called {len(calls)} times"
+    want_m = [[-0.4, -0.4, -0.4], [0.2, 0.4, -0.8]]
+    assert np.allclose(m, want_m), f"expected m = {want_m}, got {m}"
+    want = [[0.6, 1.6, 2.6], [-0.8, 0.4, 3.2]]
+    assert np.allclose(theta, want), f"expected theta = {want}, got {theta}"
     """,
     ),
     md(r"""
@@ -132,8 +161,13 @@ CELLS = [
     * AdaGrad sums all squared gradients: $s \leftarrow s + g \otimes g$
     * RMSProp keeps an exponential average: $s \leftarrow \rho\, s + (1 - \rho)\, g \otimes g$
 
-    and both then update $\theta \leftarrow \theta - \eta\, g \oslash (\sqrt{s} + \varepsilon)$.
-    Return `(theta, s)`.
+    and both then update $\theta \leftarrow \theta - \eta\, g \oslash \sqrt{s + \varepsilon}$,
+    with $\varepsilon$ **inside** the square root, as in the book and in Keras' `Adagrad` and
+    `RMSprop` (Adam, below, adds it outside). Return `(theta, s)`.
+
+    *The grader also checks:* `theta` and `s` over four steps, the last with tiny gradients
+    (where the place of $\varepsilon$ matters), other shapes, `rho` and `epsilon`, and that no
+    input is modified.
     """),
     solution(
         "adagrad_rmsprop",
@@ -142,7 +176,7 @@ CELLS = [
         \"\"\"One AdaGrad step; returns (new theta, new accumulator s).\"\"\"
         ### BEGIN SOLUTION
         s = s + grad * grad
-        return theta - learning_rate * grad / (np.sqrt(s) + epsilon), s
+        return theta - learning_rate * grad / np.sqrt(s + epsilon), s
         ### END SOLUTION
 
 
@@ -150,26 +184,40 @@ CELLS = [
         \"\"\"One RMSProp step; returns (new theta, new average s).\"\"\"
         ### BEGIN SOLUTION
         s = rho * s + (1 - rho) * grad * grad
-        return theta - learning_rate * grad / (np.sqrt(s) + epsilon), s
+        return theta - learning_rate * grad / np.sqrt(s + epsilon), s
         ### END SOLUTION
     """,
     ),
     tests(
         "test_adagrad_step",
         """
-    # tests: adagrad_step, first step moves every coordinate by about learning_rate
-    theta, s = adagrad_step(np.zeros(3), np.array([3.0, -0.5, 1e-3]), np.zeros(3), learning_rate=0.1)
-    assert np.allclose(theta, [-0.1, 0.1, -0.1], atol=1e-4), f"got {theta}"
-    assert np.allclose(s, [9.0, 0.25, 1e-6]), f"got s={s}"
+    # tests: adagrad_step, two steps with the same gradient g (2x3 parameters)
+    g = np.array([[3.0, -1.0, 1.0], [1.0, -3.0, 3.0]])
+    theta0, s0 = np.zeros((2, 3)), np.zeros((2, 3))
+    given = [a.copy() for a in (theta0, g, s0)]
+    theta, s = adagrad_step(theta0, g, s0, learning_rate=0.1, epsilon=0.0)
+    assert np.allclose(s, g * g), f"step 1: expected s = {g * g}, got {s}"
+    assert np.allclose(theta, -0.1 * np.sign(g)), f"step 1: expected theta = {-0.1 * np.sign(g)}, got {theta}"
+    assert all(np.array_equal(a, b) for a, b in zip((theta0, g, s0), given)), (
+        "adagrad_step modified its inputs: return new arrays")
+    theta, s = adagrad_step(theta, g, s, learning_rate=0.1, epsilon=7.0)   # sqrt(2 g**2 + 7) = 3 or 5
+    assert np.allclose(s, 2 * g * g), f"step 2: expected s = {2 * g * g}, got {s}"
+    want = -0.1 * np.sign(g) - 0.1 * g / np.array([[5.0, 3.0, 3.0], [3.0, 5.0, 5.0]])
+    assert np.allclose(theta, want), f"step 2: expected theta = {want} (epsilon inside the root), got {theta}"
     """,
     ),
     tests(
         "test_rmsprop_step",
         """
-    # tests: rmsprop_step
-    theta, s = rmsprop_step(np.array([1.0]), np.array([2.0]), np.zeros(1), learning_rate=0.1, rho=0.9)
-    assert np.allclose(s, [0.4]), f"expected s=[0.4], got {s}"
-    assert np.allclose(theta, [1.0 - 0.1 * 2.0 / (np.sqrt(0.4) + 1e-7)]), f"got theta={theta}"
+    # tests: rmsprop_step, one step from s = 0 (2x3 parameters, one tiny gradient)
+    theta0, g, s0 = np.array([[1.0, 0.0, -1.0], [2.0, 0.5, 0.0]]), np.array([[2.0, -4.0, 1e-4], [1.0, 0.5, -3.0]]), np.zeros((2, 3))
+    given = [a.copy() for a in (theta0, g, s0)]
+    theta, s = rmsprop_step(theta0, g, s0, learning_rate=0.1, rho=0.9)
+    assert np.allclose(s, 0.1 * g * g), f"expected s = {0.1 * g * g}, got {s}"
+    want = theta0 - 0.1 * g / np.sqrt(0.1 * g * g + 1e-7)
+    assert np.allclose(theta, want), f"expected theta = {want} (epsilon inside the root), got {theta}"
+    assert all(np.array_equal(a, b) for a, b in zip((theta0, g, s0), given)), (
+        "rmsprop_step modified its inputs: return new arrays")
     """,
     ),
     md(r"""
@@ -190,6 +238,11 @@ CELLS = [
 
     Because $m$ and $s$ start at zero they are biased towards zero during the first steps; the
     division by $1 - \beta^t$ (bias correction) removes that bias. Return `(theta, m, s, t)`.
+    `theta` (2 points) and the state `m, s, t` (1 point) are graded in separate cells.
+
+    *The grader also checks:* up to six steps in a row (each from the state the previous one
+    returned), the last with tiny gradients, other shapes, `beta_1` (0 included), `beta_2` and
+    `epsilon`, and that no input is modified.
     """),
     solution(
         "adam_step",
@@ -210,12 +263,33 @@ CELLS = [
     tests(
         "test_adam_step",
         """
-    # tests: adam_step. Thanks to bias correction the first step has size ~learning_rate.
-    theta, m, s, t = adam_step(np.array([0.5, -0.5]), np.array([10.0, -0.01]), np.zeros(2),
-                               np.zeros(2), 0, learning_rate=0.01)
+    # tests: adam_step: theta. Thanks to bias correction the first step has size ~learning_rate.
+    theta0 = np.array([[0.5, -0.5, 0.0], [1.0, 2.0, -1.0]])
+    g = np.array([[10.0, -0.01, 1.0], [-2.0, 0.5, 3.0]])
+    theta, m, s, t = adam_step(theta0, g, np.zeros((2, 3)), np.zeros((2, 3)), 0, learning_rate=0.01)
+    assert np.allclose(theta, theta0 - 0.01 * np.sign(g), atol=1e-6), f"step 1: got theta={theta}"
+    # step 2 with a zero gradient: m_hat = (0.09 / 0.19) g, s_hat = (0.000999 / 0.001999) g**2
+    theta2, _, _, _ = adam_step(theta, np.zeros((2, 3)), m, s, t, learning_rate=0.01)
+    want = theta - 0.01 * (0.09 / 0.19) / np.sqrt(0.000999 / 0.001999) * np.sign(g)
+    assert np.allclose(theta2, want, atol=1e-6), f"step 2: expected theta = {want}, got {theta2}"
+    """,
+    ),
+    tests(
+        "test_adam_state",
+        """
+    # tests: adam_step: the state m, s, t after one and two steps
+    theta0, g = np.array([[0.5, -0.5, 0.0], [1.0, 2.0, -1.0]]), np.array([[10.0, -0.01, 1.0], [-2.0, 0.5, 3.0]])
+    m0, s0 = np.zeros((2, 3)), np.zeros((2, 3))
+    given = [a.copy() for a in (theta0, g, m0, s0)]
+    theta, m, s, t = adam_step(theta0, g, m0, s0, 0, learning_rate=0.01)
     assert t == 1, f"expected t == 1 after one step, got {t}"
-    assert np.allclose(theta, [0.49, -0.49], atol=1e-6), f"got theta={theta}"
-    assert np.allclose(m, [1.0, -0.001]) and np.allclose(s, [0.1, 1e-7]), f"got m={m}, s={s}"
+    assert np.allclose(m, 0.1 * g), f"step 1: expected m = {0.1 * g}, got {m}"
+    assert np.allclose(s, 0.001 * g * g), f"step 1: expected s = {0.001 * g * g}, got {s}"
+    assert all(np.array_equal(a, b) for a, b in zip((theta0, g, m0, s0), given)), (
+        "adam_step modified its inputs: return new arrays")
+    theta, m, s, t = adam_step(theta, np.zeros((2, 3)), m, s, t, learning_rate=0.01)
+    assert t == 2, f"expected t == 2 after two steps, got {t}"
+    assert np.allclose(m, 0.09 * g) and np.allclose(s, 0.000999 * g * g), f"step 2: got m={m}, s={s}"
     """,
     ),
     md(r"""
@@ -229,6 +303,9 @@ CELLS = [
 
     with $m$, $s$, $t$, $\hat m$, $\hat s$ exactly as in Adam ($\theta$ on the right is the value
     before the step). Reuse `adam_step` if you like.
+
+    *The grader also checks:* `theta`, `m`, `s` and `t` over four steps, other shapes, learning
+    rates and `weight_decay`, and that no input is modified.
     """),
     solution(
         "adamw_step",
@@ -245,11 +322,20 @@ CELLS = [
     tests(
         "test_adamw_step",
         """
-    # tests: adamw_step with a zero gradient only decays the weights
-    theta, m, s, t = adamw_step(np.array([2.0, -4.0]), np.zeros(2), np.zeros(2), np.zeros(2), 0,
-                                learning_rate=0.1, weight_decay=0.5)
-    assert np.allclose(theta, [1.9, -3.8]), f"expected [1.9, -3.8], got {theta}"
-    assert t == 1, f"expected t == 1, got {t}"
+    # tests: adamw_step: a zero gradient only decays the weights, then one step with a gradient g
+    theta0, g = np.array([[2.0, -4.0, 1.0], [0.0, 1.0, -2.0]]), np.array([[1.0, -2.0, 0.5], [3.0, -1.0, 1.0]])
+    m0, s0 = np.zeros((2, 3)), np.zeros((2, 3))
+    given = [a.copy() for a in (theta0, m0, s0)]
+    theta, m, s, t = adamw_step(theta0, np.zeros((2, 3)), m0, s0, 0, learning_rate=0.1, weight_decay=0.5)
+    assert np.allclose(theta, 0.95 * theta0), f"expected {0.95 * theta0}, got {theta}"
+    assert t == 1 and np.allclose(m, 0) and np.allclose(s, 0), f"expected t == 1, m = s = 0, got {t}, {m}, {s}"
+    assert all(np.array_equal(a, b) for a, b in zip((theta0, m0, s0), given)), (
+        "adamw_step modified its inputs: return new arrays")
+    theta2, m, s, t = adamw_step(theta, g, m, s, t, learning_rate=0.1, weight_decay=0.5)
+    # m_hat = (0.1 / 0.19) g, s_hat = (0.001 / 0.001999) g**2; the decay uses theta before the step
+    want = theta - 0.1 * ((0.1 / 0.19) * g / (np.sqrt(0.001 / 0.001999) * np.abs(g) + 1e-7) + 0.5 * theta)
+    assert np.allclose(theta2, want), f"step 2: expected theta = {want}, got {theta2}"
+    assert t == 2 and np.allclose(m, 0.1 * g) and np.allclose(s, 0.001 * g * g), f"step 2: got t={t}, m={m}, s={s}"
     """,
     ),
     md(r"""
@@ -264,6 +350,10 @@ CELLS = [
     `bowl(theta) < tol`. Return `0` if `bowl(theta0) < tol` already, and `None` if the loss is
     still not below `tol` after `max_steps` calls (never call `update` more than `max_steps`
     times).
+
+    *The grader also checks:* other update rules, `tol` and `max_steps`, a loss that reaches
+    exactly `tol` (not below it: keep going), convergence on exactly the last allowed call,
+    and the number of `update` calls.
     """),
     locked(
         "bowl",
