@@ -15,6 +15,13 @@ id of its own (one per student, so the process limit counts only that student) w
 
 The repository, the hidden tests, the gradebook and the other students' submissions are simply
 not in its file system. The grader talks to it over its stdin/stdout pipes only.
+
+Root is not needed. Run as root, the grader switches the process to a user id of its own with
+``setpriv``; run as an ordinary user (an instructor on a JupyterHub), ``bwrap`` puts it in a new
+user namespace (``--unshare-user``: Debian's bwrap allows that wherever the kernel allows
+unprivileged user namespaces) with the grader's user mapped to that id, no capabilities, and
+the process limit set inside it. Where user namespaces are forbidden, :func:`check_sandbox`
+says what to enable (:data:`USERNS_HELP`).
 """
 
 from __future__ import annotations
@@ -142,12 +149,20 @@ def _scratch_args(limits: Limits) -> tuple[list[str], list[str]]:
     )
 
 
+def privileged() -> bool:
+    """Whether the grader runs as root (else bwrap makes a user namespace, see the docstring)."""
+    return os.geteuid() == 0
+
+
 def sandbox_prefix(uid: int, limits: Limits) -> list[str]:
     """The command prefix that runs a program in the sandbox described in the module docstring."""
     before, scratch = _scratch_args(limits)
+    outside = limits.prlimit_args()
+    if not privileged():  # the process limit applies inside the user namespace (see below)
+        outside = [a for a in outside if not a.startswith("--nproc=")]
     args = [
         "prlimit",
-        *limits.prlimit_args(),
+        *outside,
         "--",
         *before,
         "bwrap",
@@ -198,6 +213,13 @@ def sandbox_prefix(uid: int, limits: Limits) -> list[str]:
     }
     for key, value in env.items():
         args += ["--setenv", key, value]
+    if not privileged():
+        # An unprivileged grader: bwrap maps the grader's own user to ``uid`` in a new user
+        # namespace (no capabilities, no_new_privs set by bwrap); the process limit is set in
+        # there, once bwrap's own processes exist.
+        insert = args.index("--unshare-net")
+        args[insert:insert] = ["--unshare-user", "--uid", str(uid), "--gid", str(uid)]
+        return [*args, "prlimit", f"--nproc={limits.processes}", "--"]
     args += [
         "setpriv",
         f"--reuid={uid}",
@@ -209,13 +231,36 @@ def sandbox_prefix(uid: int, limits: Limits) -> list[str]:
     return args
 
 
+USERNS_HELP = (
+    "the sandbox needs user namespaces for an unprivileged user (bwrap --unshare-user), which "
+    "this machine forbids: allow them (sysctl user.max_user_namespaces=15000; on Debian/Ubuntu "
+    "also kernel.unprivileged_userns_clone=1; on Ubuntu 24.04+ "
+    "kernel.apparmor_restrict_unprivileged_userns=0 or an AppArmor profile allowing userns for "
+    "/usr/bin/bwrap; in a container, a seccomp profile allowing clone(CLONE_NEWUSER)), or "
+    "grade as root, or pass --no-sandbox to run the students' code unconfined (trusted "
+    "notebooks only)"
+)
+
+
+def _max_user_namespaces() -> int | None:
+    try:
+        return int(Path("/proc/sys/user/max_user_namespaces").read_text())
+    except (OSError, ValueError):
+        return None
+
+
 def check_sandbox() -> str | None:
     """None if a sandboxed program can start here, else the reason it cannot."""
     missing = missing_tools()
     if missing:
         return f"missing commands: {', '.join(missing)} (Debian packages bubblewrap, util-linux)"
+    if not privileged() and _max_user_namespaces() == 0:
+        return f"user.max_user_namespaces is 0: {USERNS_HELP}"
     cmd = sandbox_prefix(65000, Limits()) + [sys.executable, "-c", "print('ok')"]
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     if result.returncode != 0 or result.stdout.strip() != "ok":
-        return f"bwrap failed (exit {result.returncode}): {result.stderr.strip()[:500]}"
+        error = result.stderr.strip()[:500]
+        if not privileged() and "namespace" in error.lower():
+            return f"bwrap failed ({error}): {USERNS_HELP}"
+        return f"bwrap failed (exit {result.returncode}): {error}"
     return None
