@@ -165,6 +165,26 @@ def test_deep_statistics_keeps_variance_with_calibrated_initializers():
     np.testing.assert_allclose(halved / act_std, 0.5 ** np.arange(1, 9), rtol=1e-6)
 
 
+def test_activation_moments_match_the_closed_forms():
+    from optreg.widgets.ch3_initialization import activation_moments
+
+    relu = activation_moments("relu", samples=400_000)
+    # E[relu(z)] = 1/sqrt(2 pi), E[relu(z)^2] = E[relu'(z)^2] = 1/2: He's scale 2, chi = 1
+    assert relu["mean"] == pytest.approx(1 / math.sqrt(2 * math.pi), abs=4e-3)
+    assert relu["second_moment"] == pytest.approx(0.5, abs=4e-3)
+    assert relu["scale"] == pytest.approx(2.0, abs=0.02)
+    assert relu["chi"] == pytest.approx(1.0, abs=0.02)
+    assert relu["slope"] == pytest.approx(1.0, abs=1e-9)  # positively homogeneous: neutral
+    hard = activation_moments("hard_sigmoid", samples=400_000)
+    # f' = 1/6 on (-3, 3): E[f'^2] = P(|z| < 3) / 36
+    assert hard["grad_second_moment"] == pytest.approx(math.erf(3 / math.sqrt(2)) / 36, rel=1e-3)
+    assert hard["mean"] == pytest.approx(0.5, abs=3e-3)  # symmetric around (0, 1/2)
+    linear = activation_moments("linear", samples=1000)
+    assert linear["scale"] == pytest.approx(1 / linear["second_moment"])
+    assert linear["chi"] == pytest.approx(linear["scale"]) and linear["slope"] == pytest.approx(1)
+    assert activation_moments("tanh")["slope"] < 1 < activation_moments("hard_silu")["slope"]
+
+
 def test_train_regression_with_plateau_lowers_the_rate():
     from optreg.schedules import ReduceLROnPlateau
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from optreg.widgets.engine import PALETTE, Explorer, Line, Panel, Plot, Slider
 
-__all__ = ["activation_explorer", "deep_statistics"]
+__all__ = ["activation_explorer", "activation_moments", "deep_statistics"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -58,6 +58,37 @@ def deep_statistics(
         d = (d * grad_fn(pre[k])) @ (gain * kernels[k]).T
         grad_std[k] = d.std()
     return outputs, np.array([o.std() for o in outputs]), grad_std
+
+
+def activation_moments(
+    activation: str, samples: int = 1_000_000, seed: int = 0
+) -> dict[str, float]:
+    """Moments of ``f(z)`` and ``f'(z)`` for ``z ~ N(0, 1)``, by Monte Carlo.
+
+    A layer ``s' = W f(s)`` with ``Var(w) = scale / n_in`` maps a pre-activation second moment
+    ``q = E[s^2]`` to ``q' = scale * E[f(sqrt(q) z)^2]``. Keeping ``q = 1`` asks for
+    ``scale = 1 / E[f(z)^2]`` (the second moment, not the variance: the weights' zero mean
+    removes ``f``'s mean, not its square). At that scale the back-propagated gradient's second
+    moment is multiplied per layer (fan-in = fan-out) by ``chi = scale * E[f'(z)^2]``, and the
+    slope of the map ``q -> q'`` at ``q = 1``, ``scale * E[f(z) f'(z) z]``, says whether the
+    fixed point attracts (< 1), is neutral (= 1, ReLU-like) or repels (> 1).
+    """
+    from optreg import activations
+
+    fn, grad_fn = activations.get(activation)
+    z = np.random.default_rng(seed).normal(size=samples)
+    f, df = fn(z), grad_fn(z)
+    second = float(np.mean(f**2))
+    scale = 1.0 / second
+    return {
+        "mean": float(f.mean()),
+        "variance": float(f.var()),
+        "second_moment": second,
+        "grad_second_moment": float(np.mean(df**2)),
+        "scale": scale,
+        "chi": scale * float(np.mean(df**2)),
+        "slope": scale * float(np.mean(f * df * z)),
+    }
 
 
 def activation_explorer(
