@@ -7,6 +7,7 @@ are explicit and never mix two versions of the tests."""
 from __future__ import annotations
 
 import csv
+import html
 import io
 import os
 import shutil
@@ -304,3 +305,42 @@ def test_stock_commands_work_from_the_config_folder(tmp_path):
             assert line not in page, line
     nbgrader("export", "--to", str(tmp_path / "export.csv"))
     assert "carol" in (tmp_path / "export.csv").read_text()
+
+
+def test_output_for_students_reveals_no_solution(tmp_path):
+    """OUT holds the students' feedback folders and the instructor's files, never the source
+    notebook, a gradebook, or a line of the solutions or hidden tests."""
+    root = course_copy(tmp_path)
+    folder = tmp_path / "class"
+    cases.write_notebook(
+        cases.student_notebook(ROOT, A, solved=False), folder / "st" / f"{A}.ipynb"
+    )
+    (folder / "gone").mkdir()
+    out = tmp_path / "out"
+    done = grade(root, folder, out)
+    assert done.returncode == 0, done.stderr[-2000:]
+    source = nbformat.read(root / "solutions" / A / f"{A}.ipynb", 4)
+    stub = cases.student_notebook(ROOT, A, solved=False)
+    release = "\n".join(cell.source for cell in stub.cells)  # what every student sees
+    secret = [
+        line.strip()
+        for cell in source.cells
+        if cell.metadata.get("nbgrader", {}).get("solution")
+        for line in cell.source.splitlines()
+        if len(line.strip()) > 25 and line.strip() not in release
+    ]
+    secret += [
+        line.strip()
+        for line in (root / "autograder" / "hidden" / f"a{A}.py").read_text().splitlines()
+        if len(line.strip()) > 30 and not line.strip().startswith(("#", "from ", "import "))
+    ]
+    assert len(secret) > 10
+    files = [p for p in out.rglob("*") if p.is_file()]
+    assert not [p for p in files if p.suffix == ".db" or p.name == "source.ipynb"]
+    for path in files:
+        text = html.unescape(path.read_text(errors="replace"))
+        leaked = [line for line in secret if line in text]
+        assert not leaked, (path, leaked[:3])
+    feedback = sorted(str(p.relative_to(out / "feedback")) for p in (out / "feedback").rglob("*"))
+    assert feedback == ["gone", f"gone/{A}.html", "st", f"st/{A}.html"]
+    assert "FOR THE STUDENTS" in (out / "README.txt").read_text()

@@ -1,16 +1,29 @@
-"""Grading a class: parallel workers, one row per student, resumable.
+"""Grading a class: parallel workers, one row per student, resumable, into the gradebook.
 
-Layout of ``OUT``::
+Layout of ``OUT`` (also written to ``OUT/README.txt``)::
 
-    grades.csv                     student_id, assignment, score, max_score, status, message
-    feedback/<student_id>/*.html   per-student feedback (the grader's verdict per test cell)
-    summary.md, summary.csv, summary.png
-    .grading/<assignment>/         master gradebook, per-student state, worker logs
+    feedback/<student_id>/<assignment>.html   FOR THE STUDENTS: give each one their folder
+    grades.csv                                the instructor's: one row per student (columns
+                                              in CSV_COLUMNS), canvas_grades.csv and
+    summary.md, summary.csv, summary.png      moodle_grades.csv with --export
+    .grading/<assignment>/                    working files: state/ (a row per finished
+                                              student), logs/, unpacked/ (an LMS zip)
+
+Nothing that reveals the solutions or the hidden tests is written into ``OUT``: the master
+gradebook (it holds the source cells) and the release notebook built from the source live in
+the course directory (``autograder/workspace/.optreg/master/<assignment>-<fingerprint>/``),
+next to the course's nbgrader gradebook, submitted/ and autograded/ copies.
 
 A student is finished once ``.grading/<assignment>/state/<student_id>.json`` exists; it is
-written atomically (temporary file + rename) after the feedback, so a run killed at any moment
-(Ctrl-C, reboot) and started again grades exactly the students without a state file, and a
-finished grade is never lost or written twice. ``grades.csv`` is rebuilt from the state files.
+written atomically (temporary file + rename) after the student is recorded in the course
+gradebook (by this process only, one student at a time), so a run killed at any moment (Ctrl-C,
+reboot) and started again grades exactly the students without a state file, and a finished
+grade is never lost or written twice. Each state records the fingerprints of the tests and of
+the submission it was graded from: a re-run also grades submissions that changed (a notebook
+added late, a resubmission), ``--regrade ID``/``all`` grades again on request, and a change of
+the tests stops the run until ``--regrade all`` (grades from two versions of the tests are never
+mixed). ``grades.csv`` is rebuilt atomically from the states and the gradebook's totals (so it
+includes manual scores given in the formgrader and the late penalty).
 """
 
 from __future__ import annotations
@@ -316,6 +329,7 @@ def grade_class(run: GradingRun) -> list[dict]:
         for w in workers:
             w.stop()
     rows = [_with_totals(course, state_dir, s) for s in submissions]
+    write_atomic(run.out / "README.txt", LAYOUT.format(assignment=run.assignment, course=course))
     write_grades_csv(run.out / "grades.csv", rows)
     from optreg.grading.report import write_summary
 
@@ -325,6 +339,21 @@ def grade_class(run: GradingRun) -> list[dict]:
 
         run.log(f"{lms} grades: {write_export(lms, run.out, rows)}")
     return rows
+
+
+LAYOUT = """\
+optreg grade {assignment}: what is in this folder
+
+feedback/<student_id>/{assignment}.html   FOR THE STUDENTS: give each student their own folder
+grades.csv                  for the instructor: one row per student (score = automatic + manual
+                            points - late penalty, as nbgrader's gradebook holds them)
+summary.md/.csv/.png        for the instructor: the class per question
+canvas_grades.csv, moodle_grades.csv   (with --export) the LMS's grade-import files
+.grading/                   working files of the grading run (state, logs, unpacked zip)
+
+The course's nbgrader gradebook: {course.db_url}
+Review and grade the written answers: cd autograder && nbgrader formgrader
+"""
 
 
 def _with_totals(course: Course, state_dir: Path, sub: Submission) -> dict:
