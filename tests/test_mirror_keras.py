@@ -56,6 +56,7 @@ PAIRS = {
             "PiecewiseConstantDecay",
             "PolynomialDecay",
             "CosineDecay",
+            "CosineDecayRestarts",
         ],
     ),
     "initializers": (
@@ -79,7 +80,10 @@ PAIRS = {
     ),
     "regularizers": (keras.regularizers, ["L1", "L2", "L1L2"]),
     "constraints": (keras.constraints, ["MaxNorm"]),
-    "normalization": (keras.layers, ["BatchNormalization", "LayerNormalization"]),
+    "normalization": (
+        keras.layers,
+        ["BatchNormalization", "LayerNormalization", "GroupNormalization", "RMSNormalization"],
+    ),
     "regularization": (keras.layers, ["Dropout"]),
 }
 
@@ -130,3 +134,29 @@ def test_keras_twin_has_the_numpy_signature(module, name):
     assert not sorted(set(ours) - set(theirs) - PLUMBING), (
         f"optreg.keras.{module}.{name} lacks arguments {sorted(set(ours) - set(theirs))}"
     )
+
+
+def _ordered(cls) -> list[tuple[str, object]]:
+    return [(p.name, p.default) for p in inspect.signature(cls.__init__).parameters.values()
+            if p.name != "self"]  # fmt: skip
+
+
+@pytest.mark.parametrize("module, name, keras_module", CASES, ids=[f"{m}.{n}" for m, n, _ in CASES])
+def test_signatures_derived_from_the_declarations_are_keras_in_order(module, name, keras_module):
+    """The twin's signature is Keras' (names, order, defaults, ``**kwargs``), less only plumbing
+    it leaves out; the NumPy class's is the twin's, less only Keras' plumbing."""
+    theirs = getattr(keras_module, name)
+    twin = getattr(importlib.import_module(f"optreg.keras.{TWIN_MODULE.get(module, module)}"), name)
+    ours = getattr(importlib.import_module(f"optreg.{module}"), name)
+    keras_parameters = inspect.signature(theirs.__init__).parameters.values()
+    if any(p.kind == p.VAR_POSITIONAL for p in keras_parameters):  # Zeros, Ones: (*args, **kw)
+        assert _ordered(twin) == _ordered(ours) == []
+        return
+    twin_names = {n for n, _ in _ordered(twin)}
+    assert _ordered(twin) == [
+        (n, d) for n, d in _ordered(theirs) if n in twin_names or n not in PLUMBING
+    ]
+    numpy_names = {n for n, _ in _ordered(ours)}
+    assert _ordered(ours) == [
+        (n, d) for n, d in _ordered(twin) if n in numpy_names or n not in PLUMBING
+    ]

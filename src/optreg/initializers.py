@@ -62,7 +62,8 @@ from typing import Any
 
 import numpy as np
 
-from optreg._validation import check_choice, check_int, check_positive, resolve_identifier
+from optreg._validation import check_choice, check_int, resolve_identifier
+from optreg.hyperparameters import Declared, Hyperparameter
 
 __all__ = [
     "Initializer",
@@ -104,62 +105,51 @@ def check_shape(shape: int | Sequence[int]) -> tuple[int, ...]:
     return tuple(int(d) for d in dims)
 
 
-def check_seed(seed: Any) -> int | None:
+def check_seed(name: str, seed: Any) -> int | None:
     """``None`` or an integer ``>= 0``."""
-    return None if seed is None else check_int("seed", seed, minimum=0)
+    return None if seed is None else check_int(name, seed, minimum=0)
 
 
-def check_normal_args(mean: Any, stddev: Any) -> tuple[float, float]:
-    """A finite mean and ``stddev > 0``."""
-    if isinstance(mean, bool) or not isinstance(mean, Real) or not math.isfinite(mean):
-        raise ValueError(f"mean must be a finite real number, got {mean!r}")
-    return float(mean), check_positive("stddev", stddev)
+def check_finite(name: str, value: Any) -> float:
+    """A finite real number (a mean, a bound)."""
+    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite real number, got {value!r}")
+    return float(value)
 
 
-def check_uniform_args(minval: Any, maxval: Any) -> tuple[float, float]:
-    """Finite bounds with ``minval < maxval``."""
-    for name, value in (("minval", minval), ("maxval", maxval)):
-        if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
-            raise ValueError(f"{name} must be a finite real number, got {value!r}")
-    if not minval < maxval:
-        raise ValueError(f"minval must be < maxval, got minval={minval!r}, maxval={maxval!r}")
-    return float(minval), float(maxval)
+def check_distribution(name: str, value: Any) -> str:
+    """One of :data:`DISTRIBUTIONS`; like Keras, ``"normal"`` (any case) means
+    ``"truncated_normal"``."""
+    if isinstance(value, str):
+        value = value.lower()
+        value = "truncated_normal" if value == "normal" else value
+    return check_choice(name, value, DISTRIBUTIONS)
 
 
-def check_variance_scaling_args(scale: Any, mode: Any, distribution: Any) -> tuple[float, str, str]:
-    """``scale > 0``, ``mode`` in :data:`MODES`, ``distribution`` in :data:`DISTRIBUTIONS`.
-
-    Like Keras, ``distribution="normal"`` (any case) means ``"truncated_normal"``.
-    """
-    scale = check_positive("scale", scale)
-    mode = check_choice("mode", mode, MODES)
-    if isinstance(distribution, str):
-        distribution = distribution.lower()
-        distribution = "truncated_normal" if distribution == "normal" else distribution
-    distribution = check_choice("distribution", distribution, DISTRIBUTIONS)
-    return scale, mode, distribution
+def check_axes(name: str, axes: Any) -> list[int] | None:
+    """``None`` or a list of integer axes (Keras uses the fan axes only when both are given)."""
+    if axes is not None and (
+        isinstance(axes, str)
+        or not isinstance(axes, Sequence)
+        or any(isinstance(a, bool) or not isinstance(a, Integral) for a in axes)
+    ):
+        raise ValueError(f"{name} must be None or a list of integers, got {axes!r}")
+    return None if axes is None else [int(a) for a in axes]
 
 
-def check_fan_axes(
-    input_axes: Sequence[int] | None, output_axes: Sequence[int] | None
-) -> tuple[list[int] | None, list[int] | None]:
-    """``None`` or lists of integer axes; Keras uses them only when both are given."""
-    checked = []
-    for name, axes in (("input_axes", input_axes), ("output_axes", output_axes)):
-        if axes is not None and (
-            isinstance(axes, str)
-            or not isinstance(axes, Sequence)
-            or any(isinstance(a, bool) or not isinstance(a, Integral) for a in axes)
-        ):
-            raise ValueError(f"{name} must be None or a list of integers, got {axes!r}")
-        checked.append(None if axes is None else [int(a) for a in axes])
-    return checked[0], checked[1]
+def check_uniform_bounds(values: dict[str, Any]) -> dict[str, Any]:
+    """``minval < maxval``."""
+    if not values["minval"] < values["maxval"]:
+        raise ValueError(
+            f"minval must be < maxval, got minval={values['minval']!r}, maxval={values['maxval']!r}"
+        )
+    return values
 
 
-def check_constant(value: Any) -> float:
+def check_constant(name: str, value: Any) -> float:
     """A finite real scalar (Keras' ``Constant`` accepts scalars only)."""
     if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
-        raise ValueError(f"value must be a finite real scalar, got {value!r}")
+        raise ValueError(f"{name} must be a finite real scalar, got {value!r}")
     return value
 
 
@@ -245,14 +235,24 @@ def orthogonal_flat_shape(shape: Sequence[int]) -> tuple[int, int, bool]:
 # ---------------------------------------------------------------------------------------------
 # Initializers
 # ---------------------------------------------------------------------------------------------
-class Initializer:
+#: the declarations, shared with the Keras twins (``optreg.keras.initializers``)
+SEED = Hyperparameter("seed", None, "integer >= 0 or None", "None: drawn once", check_seed)
+NORMAL = (
+    Hyperparameter("mean", 0.0, "finite", "the mean", check_finite),
+    Hyperparameter("stddev", 0.05, "> 0", "the standard deviation (before truncation)"),
+    SEED,
+)
+FAN_AXES = (
+    Hyperparameter("input_axes", None, "list of ints or None", "axes of fan_in", check_axes),
+    Hyperparameter("output_axes", None, "list of ints or None", "axes of fan_out", check_axes),
+)
+
+
+class Initializer(Declared):
     """Base class: ``init(shape, dtype="float32") -> ndarray``; ``get_config``/``from_config``."""
 
     def __call__(self, shape: int | Sequence[int], dtype: Any = "float32") -> np.ndarray:
         raise NotImplementedError
-
-    def get_config(self) -> dict[str, Any]:
-        return {}
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Initializer:
@@ -280,14 +280,10 @@ class Ones(Initializer):
 class Constant(Initializer):
     """Every entry equal to the scalar ``value``."""
 
-    def __init__(self, value: float = 0.0) -> None:
-        self.value = check_constant(value)
+    hyperparameters = (Hyperparameter("value", 0.0, "finite scalar", "the value", check_constant),)
 
     def __call__(self, shape: int | Sequence[int], dtype: Any = "float32") -> np.ndarray:
         return np.full(check_shape(shape), self.value, dtype=dtype)
-
-    def get_config(self) -> dict[str, Any]:
-        return {"value": self.value}
 
 
 class RandomInitializer(Initializer):
@@ -295,8 +291,9 @@ class RandomInitializer(Initializer):
     return the same values, as a Keras initializer seeded with an integer does. Unseeded
     (``seed=None``), a seed is drawn once at construction, as Keras does."""
 
-    def __init__(self, seed: int | None = None) -> None:
-        self.seed = check_seed(seed)
+    hyperparameters = (SEED,)
+
+    def __post_init__(self) -> None:
         if self.seed is None:  # draw once: repeated calls give the same values, as in Keras
             self._seed = int(np.random.SeedSequence().entropy % 2**63)
         else:
@@ -304,9 +301,6 @@ class RandomInitializer(Initializer):
 
     def _rng(self) -> np.random.Generator:
         return np.random.default_rng(self._seed)
-
-    def get_config(self) -> dict[str, Any]:
-        return {"seed": self.seed}
 
 
 def _truncated_standard_normal(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
@@ -322,17 +316,12 @@ def _truncated_standard_normal(rng: np.random.Generator, shape: tuple[int, ...])
 class RandomNormal(RandomInitializer):
     """:math:`w \\sim N(\\text{mean}, \\text{stddev}^2)`."""
 
-    def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed: int | None = None) -> None:
-        self.mean, self.stddev = check_normal_args(mean, stddev)
-        super().__init__(seed)
+    hyperparameters = NORMAL
 
     def __call__(self, shape: int | Sequence[int], dtype: Any = "float32") -> np.ndarray:
         shape, dtype = check_shape(shape), check_float_dtype(dtype)
         z = self._rng().standard_normal(shape)
         return (self.mean + self.stddev * z).astype(dtype)
-
-    def get_config(self) -> dict[str, Any]:
-        return {"mean": self.mean, "stddev": self.stddev, **super().get_config()}
 
 
 class TruncatedNormal(RandomInitializer):
@@ -340,36 +329,32 @@ class TruncatedNormal(RandomInitializer):
     re-drawn. The result's standard deviation is ``0.8796 * stddev`` (no rescaling here, as in
     Keras' ``TruncatedNormal``; :class:`VarianceScaling` does rescale)."""
 
-    def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed: int | None = None) -> None:
-        self.mean, self.stddev = check_normal_args(mean, stddev)
-        super().__init__(seed)
+    hyperparameters = NORMAL
 
     def __call__(self, shape: int | Sequence[int], dtype: Any = "float32") -> np.ndarray:
         shape, dtype = check_shape(shape), check_float_dtype(dtype)
         z = _truncated_standard_normal(self._rng(), shape)
         return (self.mean + self.stddev * z).astype(dtype)
 
-    def get_config(self) -> dict[str, Any]:
-        return {"mean": self.mean, "stddev": self.stddev, **super().get_config()}
-
 
 class RandomUniform(RandomInitializer):
     """:math:`w \\sim U[\\text{minval}, \\text{maxval})`."""
 
-    def __init__(
-        self, minval: float = -0.05, maxval: float = 0.05, seed: int | None = None
-    ) -> None:
-        self.minval, self.maxval = check_uniform_args(minval, maxval)
-        super().__init__(seed)
+    hyperparameters = (
+        Hyperparameter("minval", -0.05, "finite, < maxval", "the lower bound", check_finite),
+        Hyperparameter("maxval", 0.05, "finite", "the upper bound (excluded)", check_finite),
+        SEED,
+    )
+
+    @classmethod
+    def check_together(cls, values: dict[str, Any]) -> dict[str, Any]:
+        return check_uniform_bounds(values)
 
     def __call__(self, shape: int | Sequence[int], dtype: Any = "float32") -> np.ndarray:
         shape, dtype = check_shape(shape), check_float_dtype(dtype)
         w = self._rng().uniform(self.minval, self.maxval, size=shape).astype(dtype)
         # Rounding to float32 can land exactly on maxval; keep Keras' half-open interval.
         return np.minimum(w, np.nextafter(dtype.type(self.maxval), dtype.type(self.minval)))
-
-    def get_config(self) -> dict[str, Any]:
-        return {"minval": self.minval, "maxval": self.maxval, **super().get_config()}
 
 
 class VarianceScaling(RandomInitializer):
@@ -380,20 +365,25 @@ class VarianceScaling(RandomInitializer):
     so the truncated weights have standard deviation ``sqrt(scale / n)``).
     """
 
-    def __init__(
-        self,
-        scale: float = 1.0,
-        mode: str = "fan_in",
-        distribution: str = "truncated_normal",
-        seed: int | None = None,
-        input_axes: Sequence[int] | None = None,
-        output_axes: Sequence[int] | None = None,
-    ) -> None:
-        self.scale, self.mode, self.distribution = check_variance_scaling_args(
-            scale, mode, distribution
-        )
-        self.input_axes, self.output_axes = check_fan_axes(input_axes, output_axes)
-        super().__init__(seed)
+    hyperparameters = (
+        Hyperparameter("scale", 1.0, "> 0", "`Var(w) = scale / n`"),
+        Hyperparameter(
+            "mode",
+            "fan_in",
+            "fan_in, fan_out or fan_avg",
+            "the fan `n`",
+            lambda name, value: check_choice(name, value, MODES),
+        ),
+        Hyperparameter(
+            "distribution",
+            "truncated_normal",
+            " or ".join(DISTRIBUTIONS),
+            "what is drawn",
+            check_distribution,
+        ),
+        SEED,
+        *FAN_AXES,
+    )
 
     def __call__(self, shape: int | Sequence[int], dtype: Any = "float32") -> np.ndarray:
         shape, dtype = check_shape(shape), check_float_dtype(dtype)
@@ -409,34 +399,17 @@ class VarianceScaling(RandomInitializer):
             w = rng.uniform(-spread, spread, size=shape)
         return w.astype(dtype)
 
-    def get_config(self) -> dict[str, Any]:
-        return {
-            "scale": self.scale,
-            "mode": self.mode,
-            "distribution": self.distribution,
-            "input_axes": self.input_axes,
-            "output_axes": self.output_axes,
-            **super().get_config(),
-        }
-
 
 class _FixedVarianceScaling(VarianceScaling):
     """A named variance-scaling recipe: ``scale``, ``mode`` and ``distribution`` are fixed; only
     ``seed`` and the fan axes are configurable (as in Keras)."""
 
     _recipe: tuple[float, str, str]
+    hyperparameters = (SEED, *FAN_AXES)
 
-    def __init__(
-        self,
-        seed: int | None = None,
-        input_axes: Sequence[int] | None = None,
-        output_axes: Sequence[int] | None = None,
-    ) -> None:
-        scale, mode, distribution = self._recipe
-        super().__init__(scale, mode, distribution, seed, input_axes, output_axes)
-
-    def get_config(self) -> dict[str, Any]:
-        return {"seed": self.seed, "input_axes": self.input_axes, "output_axes": self.output_axes}
+    def __post_init__(self) -> None:
+        self.scale, self.mode, self.distribution = self._recipe
+        super().__post_init__()
 
 
 class GlorotUniform(_FixedVarianceScaling):
@@ -490,9 +463,7 @@ class Orthogonal(RandomInitializer):
     layers.
     """
 
-    def __init__(self, gain: float = 1.0, seed: int | None = None) -> None:
-        self.gain = check_positive("gain", gain)
-        super().__init__(seed)
+    hyperparameters = (Hyperparameter("gain", 1.0, "> 0", "the factor of the matrix"), SEED)
 
     def __call__(self, shape: int | Sequence[int], dtype: Any = "float32") -> np.ndarray:
         shape, dtype = check_shape(shape), check_float_dtype(dtype)
@@ -503,9 +474,6 @@ class Orthogonal(RandomInitializer):
         if transpose:
             q = q.T
         return (self.gain * q.reshape(shape)).astype(dtype)
-
-    def get_config(self) -> dict[str, Any]:
-        return {"gain": self.gain, **super().get_config()}
 
 
 # ---------------------------------------------------------------------------------------------

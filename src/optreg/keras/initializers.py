@@ -11,9 +11,10 @@ dimensions; for a convolution kernel ``(kh, kw, c_in, c_out)`` every output sees
 ``kh * kw * c_in`` receptive field: ``fan_in = kh*kw*c_in``, ``fan_out = kh*kw*c_out``.
 
 The shape arithmetic (:func:`optreg.initializers.compute_fans`,
-:func:`~optreg.initializers.variance_scaling_spread`) and the argument checks are shared with the
-NumPy twins: the two cannot disagree on a fan or accept different arguments. Only the sampling
-differs: here it goes through ``keras.random``, so it runs on the backend's device.
+:func:`~optreg.initializers.variance_scaling_spread`) and the declarations of the arguments
+(signature, checks, ``get_config``) are shared with the NumPy twins: the two cannot disagree on
+a fan or accept different arguments. Only the sampling differs: here it goes through
+``keras.random``, so it runs on the backend's device.
 """
 
 from __future__ import annotations
@@ -25,15 +26,11 @@ from typing import Any
 import keras
 from keras import ops
 
-from optreg._validation import check_positive
+from optreg import initializers
+from optreg.hyperparameters import Declared, Hyperparameter, replaced
 from optreg.initializers import (
-    check_constant,
-    check_fan_axes,
-    check_normal_args,
     check_seed,
     check_shape,
-    check_uniform_args,
-    check_variance_scaling_args,
     orthogonal_flat_shape,
     variance_scaling_spread,
 )
@@ -66,8 +63,32 @@ def _float_dtype(dtype: Any) -> str:
     return dtype
 
 
+def _check_keras_seed(name: str, seed: Any) -> Any:
+    """As the NumPy twin, or a ``keras.random.SeedGenerator`` (or its serialized dict)."""
+    if isinstance(seed, dict | keras.random.SeedGenerator):
+        return seed
+    return check_seed(name, seed)
+
+
+#: Keras' seed: also a ``SeedGenerator``, which gives new values at every call
+SEED = Hyperparameter(
+    "seed", None, "integer >= 0, SeedGenerator or None", "None: drawn once", _check_keras_seed
+)
+
+
+class _Initializer(Declared, keras.initializers.Initializer):
+    """Takes the declaration of the NumPy twin of the same name (with Keras' seed)."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        numpy_twin = getattr(initializers, cls.__name__, None)
+        if "hyperparameters" not in vars(cls) and numpy_twin is not None:
+            cls.hyperparameters = numpy_twin.hyperparameters
+        cls.hyperparameters = replaced(cls.hyperparameters, SEED)
+        super().__init_subclass__(**kwargs)
+
+
 @_register
-class Zeros(keras.initializers.Initializer):
+class Zeros(_Initializer):
     """All zeros."""
 
     def __call__(self, shape: Sequence[int], dtype: Any = None) -> Any:
@@ -75,7 +96,7 @@ class Zeros(keras.initializers.Initializer):
 
 
 @_register
-class Ones(keras.initializers.Initializer):
+class Ones(_Initializer):
     """All ones."""
 
     def __call__(self, shape: Sequence[int], dtype: Any = None) -> Any:
@@ -83,52 +104,38 @@ class Ones(keras.initializers.Initializer):
 
 
 @_register
-class Constant(keras.initializers.Initializer):
+class Constant(_Initializer):
     """Every entry equal to the scalar ``value``."""
-
-    def __init__(self, value: float = 0.0) -> None:
-        self.value = check_constant(value)
 
     def __call__(self, shape: Sequence[int], dtype: Any = None) -> Any:
         return ops.full(check_shape(shape), self.value, dtype=dtype or keras.config.floatx())
 
-    def get_config(self) -> dict[str, Any]:
-        return {"value": self.value}
 
-
-class _RandomInitializer(keras.initializers.Initializer):
+class _RandomInitializer(_Initializer):
     """Seed handling as in Keras: an int (or ``None``: an int drawn once here) gives the same
     values at every call; a ``keras.random.SeedGenerator`` gives new values at every call."""
 
-    def __init__(self, seed: int | keras.random.SeedGenerator | dict | None = None) -> None:
-        self._init_seed = seed
+    hyperparameters = (SEED,)
+
+    def __post_init__(self) -> None:
+        self._init_seed = seed = self.seed
         if isinstance(seed, dict):
             seed = keras.saving.deserialize_keras_object(seed)
-        if seed is None:
-            seed = python_random.randint(1, int(1e9))
-        elif not isinstance(seed, keras.random.SeedGenerator):
-            seed = check_seed(seed)
-        self.seed = seed
+        self.seed = python_random.randint(1, int(1e9)) if seed is None else seed
 
     def get_config(self) -> dict[str, Any]:
-        return {"seed": keras.saving.serialize_keras_object(self._init_seed)}
+        seed = keras.saving.serialize_keras_object(self._init_seed)
+        return {**Declared.get_config(self), "seed": seed}
 
 
 @_register
 class RandomNormal(_RandomInitializer):
     """``w ~ N(mean, stddev**2)``."""
 
-    def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed: Any = None) -> None:
-        self.mean, self.stddev = check_normal_args(mean, stddev)
-        super().__init__(seed)
-
     def __call__(self, shape: Sequence[int], dtype: Any = None) -> Any:
         return keras.random.normal(
             check_shape(shape), self.mean, self.stddev, _float_dtype(dtype), self.seed
         )
-
-    def get_config(self) -> dict[str, Any]:
-        return {"mean": self.mean, "stddev": self.stddev, **super().get_config()}
 
 
 @_register
@@ -136,34 +143,22 @@ class TruncatedNormal(_RandomInitializer):
     """``N(mean, stddev**2)`` with values beyond 2 standard deviations re-drawn; the result's
     standard deviation is ``0.8796 * stddev``."""
 
-    def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed: Any = None) -> None:
-        self.mean, self.stddev = check_normal_args(mean, stddev)
-        super().__init__(seed)
-
     def __call__(self, shape: Sequence[int], dtype: Any = None) -> Any:
         return keras.random.truncated_normal(
             check_shape(shape), self.mean, self.stddev, _float_dtype(dtype), self.seed
         )
-
-    def get_config(self) -> dict[str, Any]:
-        return {"mean": self.mean, "stddev": self.stddev, **super().get_config()}
 
 
 @_register
 class RandomUniform(_RandomInitializer):
     """``w ~ U[minval, maxval)``."""
 
-    def __init__(self, minval: float = -0.05, maxval: float = 0.05, seed: Any = None) -> None:
-        self.minval, self.maxval = check_uniform_args(minval, maxval)
-        super().__init__(seed)
+    check_together = initializers.RandomUniform.check_together
 
     def __call__(self, shape: Sequence[int], dtype: Any = None) -> Any:
         return keras.random.uniform(
             check_shape(shape), self.minval, self.maxval, _float_dtype(dtype), self.seed
         )
-
-    def get_config(self) -> dict[str, Any]:
-        return {"minval": self.minval, "maxval": self.maxval, **super().get_config()}
 
 
 @_register
@@ -177,21 +172,6 @@ class VarianceScaling(_RandomInitializer):
     deviation by exactly that factor.
     """
 
-    def __init__(
-        self,
-        scale: float = 1.0,
-        mode: str = "fan_in",
-        distribution: str = "truncated_normal",
-        seed: Any = None,
-        input_axes: Sequence[int] | None = None,
-        output_axes: Sequence[int] | None = None,
-    ) -> None:
-        self.scale, self.mode, self.distribution = check_variance_scaling_args(
-            scale, mode, distribution
-        )
-        self.input_axes, self.output_axes = check_fan_axes(input_axes, output_axes)
-        super().__init__(seed)
-
     def __call__(self, shape: Sequence[int], dtype: Any = None) -> Any:
         shape, dtype = check_shape(shape), _float_dtype(dtype)
         # fan_in: inputs summed by one unit; fan_out: units fed by one input (shared formula).
@@ -204,37 +184,15 @@ class VarianceScaling(_RandomInitializer):
             return keras.random.normal(shape, 0.0, spread, dtype, self.seed)
         return keras.random.uniform(shape, -spread, spread, dtype, self.seed)
 
-    def get_config(self) -> dict[str, Any]:
-        return {
-            "scale": self.scale,
-            "mode": self.mode,
-            "distribution": self.distribution,
-            "input_axes": self.input_axes,
-            "output_axes": self.output_axes,
-            **super().get_config(),
-        }
-
 
 class _FixedVarianceScaling(VarianceScaling):
     """A named recipe ``(scale, mode, distribution)``; only the seed and fan axes vary."""
 
     _recipe: tuple[float, str, str]
 
-    def __init__(
-        self,
-        seed: Any = None,
-        input_axes: Sequence[int] | None = None,
-        output_axes: Sequence[int] | None = None,
-    ) -> None:
-        scale, mode, distribution = self._recipe
-        super().__init__(scale, mode, distribution, seed, input_axes, output_axes)
-
-    def get_config(self) -> dict[str, Any]:
-        return {
-            "seed": keras.saving.serialize_keras_object(self._init_seed),
-            "input_axes": self.input_axes,
-            "output_axes": self.output_axes,
-        }
+    def __post_init__(self) -> None:
+        self.scale, self.mode, self.distribution = self._recipe
+        super().__post_init__()
 
 
 @_register
@@ -287,10 +245,6 @@ class Orthogonal(_RandomInitializer):
     columns multiplied by ``sign(diag(R))`` is uniformly distributed over orthogonal matrices.
     """
 
-    def __init__(self, gain: float = 1.0, seed: Any = None) -> None:
-        self.gain = check_positive("gain", gain)
-        super().__init__(seed)
-
     def __call__(self, shape: Sequence[int], dtype: Any = None) -> Any:
         shape, dtype = check_shape(shape), _float_dtype(dtype)
         flat_shape, transpose = orthogonal_flat_shape(shape)
@@ -300,6 +254,3 @@ class Orthogonal(_RandomInitializer):
         if transpose:
             q = ops.transpose(q)
         return self.gain * ops.reshape(q, shape)
-
-    def get_config(self) -> dict[str, Any]:
-        return {"gain": self.gain, **super().get_config()}
