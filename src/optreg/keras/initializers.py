@@ -188,10 +188,9 @@ class VarianceScaling(_RandomInitializer):
 class _FixedVarianceScaling(VarianceScaling):
     """A named recipe ``(scale, mode, distribution)``; only the seed and fan axes vary."""
 
-    _recipe: tuple[float, str, str]
-
     def __post_init__(self) -> None:
-        self.scale, self.mode, self.distribution = self._recipe
+        numpy_twin = getattr(initializers, type(self).__name__)
+        self.scale, self.mode, self.distribution = numpy_twin._recipe  # declared once, there
         super().__post_init__()
 
 
@@ -199,42 +198,30 @@ class _FixedVarianceScaling(VarianceScaling):
 class GlorotUniform(_FixedVarianceScaling):
     """``U(-r, r)``, ``r = sqrt(6 / (fan_in + fan_out))``: ``Var(w) = 2 / (fan_in + fan_out)``."""
 
-    _recipe = (1.0, "fan_avg", "uniform")
-
 
 @_register
 class GlorotNormal(_FixedVarianceScaling):
     """Truncated normal with ``Var(w) = 2 / (fan_in + fan_out)`` after truncation."""
-
-    _recipe = (1.0, "fan_avg", "truncated_normal")
 
 
 @_register
 class HeNormal(_FixedVarianceScaling):
     """Truncated normal with ``Var(w) = 2 / fan_in`` (ReLU keeps half of the variance)."""
 
-    _recipe = (2.0, "fan_in", "truncated_normal")
-
 
 @_register
 class HeUniform(_FixedVarianceScaling):
     """``U(-r, r)``, ``r = sqrt(6 / fan_in)``: ``Var(w) = 2 / fan_in``."""
-
-    _recipe = (2.0, "fan_in", "uniform")
 
 
 @_register
 class LecunNormal(_FixedVarianceScaling):
     """Truncated normal with ``Var(w) = 1 / fan_in`` (for SELU)."""
 
-    _recipe = (1.0, "fan_in", "truncated_normal")
-
 
 @_register
 class LecunUniform(_FixedVarianceScaling):
     """``U(-r, r)``, ``r = sqrt(3 / fan_in)``: ``Var(w) = 1 / fan_in``."""
-
-    _recipe = (1.0, "fan_in", "uniform")
 
 
 @_register
