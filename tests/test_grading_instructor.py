@@ -9,10 +9,15 @@ from __future__ import annotations
 import csv
 import html
 import io
+import json
 import os
 import shutil
+import socket
+import sqlite3
 import subprocess
 import sys
+import time
+import urllib.request
 import zipfile
 from pathlib import Path
 
@@ -126,6 +131,8 @@ def test_stock_nbgrader_export_lists_every_graded_student(canvas):
         assert float(exported[sid]["max_score"]) == float(row["max_score"])
         assert float(exported[sid]["late_submission_penalty"]) == float(row["late_penalty"])
     assert exported["103"]["timestamp"].startswith("2026-03-03 09:30:00")
+    with sqlite3.connect(db) as con:  # written by two workers' results, one writer: intact
+        assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     assert exported["103"]["duedate"].startswith("2026-03-02 00:00:00")
 
 
@@ -154,17 +161,78 @@ def test_formgrader_sees_each_submission_and_the_written_answer(canvas):
     assert any(c.metadata.get("nbgrader", {}).get("grade_id") == gid for c in cells)
 
 
-def test_manual_score_counts_and_survives_a_regrade(canvas):
+@pytest.fixture(scope="module")
+def formgrader(canvas):
+    """The stock formgrader (nbgrader's Jupyter server extension), started from the
+    documented place, ``autograder/``, as an instructor would start it; yields a function
+    that calls it as the browser does."""
+    root = canvas[0]
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "OPTREG_COURSE_DIR": str(root / "autograder" / "workspace")}
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "jupyter"), "server", f"--port={port}"]
+        + ["--no-browser", "--allow-root", "--IdentityProvider.token=t0ken", "--ip=127.0.0.1"],
+        cwd=root / "autograder",
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+    def call(path: str, data: dict | None = None):
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/formgrader/{path}",
+            data=None if data is None else json.dumps(data).encode(),
+            method="GET" if data is None else "PUT",
+            headers={"Authorization": "token t0ken", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=60) as reply:
+            text = reply.read().decode()
+        return json.loads(text) if path.startswith("api/") else text
+
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            call("api/status")
+            break
+        except OSError:
+            if time.monotonic() > deadline or server.poll() is not None:
+                server.kill()
+                raise
+            time.sleep(1)
+    yield call
+    server.terminate()
+    server.wait(timeout=30)
+
+
+def test_formgrader_server_shows_the_submissions(formgrader):
+    gid, points = written_cell()
+    submissions = {s["student"]: s for s in formgrader(f"api/submissions/{A}")}
+    assert sorted(submissions) == ["101", "102", "103"]
+    assert all(s["autograded"] and s["submitted"] for s in submissions.values())
+    assert submissions["101"]["max_written_score"] == points
+    assert submissions["101"]["needs_manual_grade"]
+    notebooks = {s["student"]: s for s in formgrader(f"api/submitted_notebooks/{A}/{A}")}
+    page = formgrader(f"submissions/{notebooks['101']['id']}/")  # the grading page
+    assert gid in page and "test_" in page  # the written answer and the autograded cells
+
+
+def test_manual_score_counts_and_survives_a_regrade(canvas, formgrader):
     from optreg.grading.gradebook import Course
 
     root, archive, out, _ = canvas
     course = Course.at(root, root / "autograder" / "workspace")
     gid, points = written_cell()
     before = rows_of(out / "grades.csv")
-    with course.gradebook() as gb:  # what the formgrader does when a grader saves a score
-        cell = gb.find_grade(gid, A, A, "101")
-        cell.manual_score = points
-        gb.db.commit()
+    notebooks = {s["student"]: s for s in formgrader(f"api/submitted_notebooks/{A}/{A}")}
+    (cell,) = [
+        g
+        for g in formgrader(f"api/grades?submission_id={notebooks['101']['id']}")
+        if g["name"] == gid
+    ]
+    saved = formgrader(f"api/grade/{cell['id']}", {"manual_score": points})  # "Save" in the UI
+    assert saved["manual_score"] == points and not saved["needs_manual_grade"]
     again = grade(root, archive, out, "--due", DUE, "--late-penalty", "zero", "--export", "canvas")
     assert again.returncode == 0, again.stderr[-2000:]
     assert "resuming: 3 students already graded" in again.stdout  # nothing changed: none graded
