@@ -121,6 +121,8 @@ def main() -> int:
                 str(tmp / "class"),
                 "--out",
                 str(tmp / "ours"),
+                "--course-dir",  # its own gradebook, not the course's
+                str(tmp / "ours-course"),
                 "--jobs",
                 str(args.jobs),
             ],
