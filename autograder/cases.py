@@ -56,6 +56,8 @@ def written_points(root: Path, assignment: str) -> dict[str, float]:
 # Mistakes that must cost exactly the cells named in MUTANTS, each failing a visible check there
 # (points split by what is checked: issue 17); tests/test_exercise_coverage.py checks both.
 PARTIAL = {
+    "05_regularization": ["l2_gradient_missing_factor_2", "l1_gradient_nonzero_at_zero"],
+    "03_initialization": ["grads_without_tanh_derivative", "grads_dW2_transposed"],
     "04_normalization": [
         "bn_dgamma_summed_to_scalar",
         "bn_dbeta_keeps_batch_axis",
@@ -304,7 +306,23 @@ MUTANTS = {
         (
             "grads_without_tanh_derivative",
             [("two_layer_grads", " * (1 - h ** 2)", "")],
-            ["test_two_layer_grads"],
+            ["test_two_layer_grads_dW1"],
+        ),
+        (
+            "grads_dW2_transposed",  # a partial mistake: dW2 of the wrong shape, dW1 right
+            [("two_layer_grads", "return dW1, dW2", "return dW1, delta.T @ h")],
+            ["test_two_layer_grads_dW2"],
+        ),
+        (
+            "fans_as_floats",
+            [
+                (
+                    "fans",
+                    "return shape[-2] * receptive, shape[-1] * receptive",
+                    "return float(shape[-2] * receptive), float(shape[-1] * receptive)",
+                )
+            ],
+            ["test_fans"],
         ),
     ],
     "04_normalization": [
@@ -470,7 +488,12 @@ MUTANTS = {
         (
             "l2_gradient_missing_factor_2",
             [("penalties", "return 2 * l2 * w", "return l2 * w")],
-            ["test_penalties"],
+            ["test_l2"],
+        ),
+        (
+            "l1_gradient_nonzero_at_zero",  # a partial mistake: only the L1 cell is lost
+            [("penalties", "return l1 * np.sign(w)", "return l1 * np.where(w >= 0, 1.0, -1.0)")],
+            ["test_l1"],
         ),
         (
             "clip_by_norm_always_rescales",

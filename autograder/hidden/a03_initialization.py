@@ -110,8 +110,8 @@ def test_activation_variances(student):
         )
 
 
-@grades("test_two_layer_grads", points=2)
-def test_two_layer_grads(student):
+def two_layer_cases(student):
+    """(what, student's (dW1, dW2), reference (dW1, dW2)) on each case."""
     for seed, n, d, hdim, k in [(5, 5, 3, 4, 2), (6, 7, 2, 3, 1), (7, 1, 4, 2, 3)]:
         rng = np.random.default_rng(seed)
         x, y = rng.uniform(-1, 1, (n, d)), rng.uniform(-1, 1, (n, k))
@@ -124,5 +124,16 @@ def test_two_layer_grads(student):
         h = np.tanh(x @ w1)
         delta = 2 * (h @ w2 - y) / (n * k)
         what = f"two_layer_grads with x {n}x{d}, W1 {d}x{hdim}, W2 {hdim}x{k}"
-        close(got[1], h.T @ delta, what + ": dW2", rtol=1e-7, atol=1e-12)
-        close(got[0], x.T @ ((delta @ w2.T) * (1 - h**2)), what + ": dW1", rtol=1e-7, atol=1e-12)
+        yield what, got, (x.T @ ((delta @ w2.T) * (1 - h**2)), h.T @ delta)
+
+
+@grades("test_two_layer_grads_dW1", points=1)
+def test_two_layer_grads_dW1(student):
+    for what, got, want in two_layer_cases(student):
+        close(got[0], want[0], what + ": dW1", rtol=1e-7, atol=1e-12)
+
+
+@grades("test_two_layer_grads_dW2", points=1)
+def test_two_layer_grads_dW2(student):
+    for what, got, want in two_layer_cases(student):
+        close(got[1], want[1], what + ": dW2", rtol=1e-7, atol=1e-12)

@@ -9,19 +9,28 @@ def uniform(seed, shape, low=-1.0, high=1.0):
     return np.random.default_rng(seed).uniform(low, high, shape)
 
 
-@grades("test_penalties", points=2)
-def test_penalties(student):
+def penalty_cases():
     for seed, shape, lam in [(1, (5,), 0.01), (2, (3, 4), 0.5), (3, (2, 2, 3), 2.0)]:
         w = uniform(seed, shape, -2.0, 2.0)
         w.flat[0], w.flat[1] = 0.0, -0.0  # the subgradient of |w| at 0 is taken as 0
-        what = f"on a weight array of shape {shape} with factor {lam}"
+        yield w, lam, f"on a weight array of shape {shape} with factor {lam}"
+
+
+@grades("test_l1", points=1)
+def test_l1(student):
+    for w, lam, what in penalty_cases():
         close(
             pure(student.l1_penalty, w, lam), lam * np.abs(w).sum(), "l1_penalty " + what, rtol=1e-9
         )
+        close(pure(student.l1_gradient, w, lam), lam * np.sign(w), "l1_gradient " + what, rtol=1e-9)
+
+
+@grades("test_l2", points=1)
+def test_l2(student):
+    for w, lam, what in penalty_cases():
         close(
             pure(student.l2_penalty, w, lam), lam * (w * w).sum(), "l2_penalty " + what, rtol=1e-9
         )
-        close(pure(student.l1_gradient, w, lam), lam * np.sign(w), "l1_gradient " + what, rtol=1e-9)
         close(pure(student.l2_gradient, w, lam), 2 * lam * w, "l2_gradient " + what, rtol=1e-9)
 
 

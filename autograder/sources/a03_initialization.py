@@ -31,6 +31,8 @@ CELLS = [
     A convolution kernel has shape `(*window, inputs, outputs)`, e.g. `(3, 3, 16, 32)`: each
     output sees `3 * 3 * 16` inputs, so with `receptive = product(window)`:
     `fan_in = inputs * receptive` and `fan_out = outputs * receptive`. Return integers.
+
+    *The grader also checks:* 2-D, 3-D, 4-D and 5-D kernel shapes, including `(1, 1)`.
     """),
     solution(
         "fans",
@@ -49,6 +51,8 @@ CELLS = [
     # tests: fans
     assert tuple(fans((784, 300))) == (784, 300), fans((784, 300))
     assert tuple(fans((3, 3, 16, 32))) == (144, 288), fans((3, 3, 16, 32))
+    assert tuple(fans((5, 16, 8))) == (80, 40), fans((5, 16, 8))   # a 1-D convolution
+    assert all(isinstance(f, int) for f in fans((3, 3, 16, 32))), "fans must be Python integers"
     """,
     ),
     md(r"""
@@ -59,7 +63,13 @@ CELLS = [
       $\sigma^2 = 2 / (\text{fan}_\text{in} + \text{fan}_\text{out})$.
     * **He normal** (for ReLU and its variants): a plain normal distribution
       $\mathcal N(0, \sigma^2)$ with $\sigma^2 = 2 / \text{fan}_\text{in}$ (Keras uses a
-      truncated normal; here we use the untruncated one).
+      truncated normal; here we use the untruncated one: that is the one difference from the
+      book's `optreg.initializers`).
+
+    *The grader also checks:* dense and convolution shapes (square, wide and tall), the shape,
+    the variance and mean within 5% and a few standard errors, that Glorot's values fill
+    $[-r, r]$, that He's tails are those of a normal distribution, that the same seed gives the
+    same weights and different seeds different ones.
     """),
     solution(
         "glorot_he",
@@ -88,7 +98,9 @@ CELLS = [
     w = glorot_uniform((300, 500), np.random.default_rng(0))
     assert w.shape == (300, 500), f"expected shape (300, 500), got {w.shape}"
     assert abs(w.var() - 2 / 800) < 0.05 * 2 / 800, f"expected variance 0.0025, got {w.var():.5f}"
-    assert np.abs(w).max() <= np.sqrt(6 / 800), "values must lie in [-r, r]"
+    assert np.sqrt(6 / 800) * 0.98 < np.abs(w).max() <= np.sqrt(6 / 800), "values must fill [-r, r]"
+    again = glorot_uniform((300, 500), np.random.default_rng(0))
+    assert np.array_equal(w, again), "the same rng seed must give the same weights (draw from rng)"
     """,
     ),
     tests(
@@ -98,6 +110,8 @@ CELLS = [
     w = he_normal((400, 100), np.random.default_rng(0))
     assert w.shape == (400, 100), f"expected shape (400, 100), got {w.shape}"
     assert abs(w.var() - 2 / 400) < 0.05 * 2 / 400, f"expected variance 0.005, got {w.var():.5f}"
+    again = he_normal((400, 100), np.random.default_rng(0))
+    assert np.array_equal(w, again), "the same rng seed must give the same weights (draw from rng)"
     """,
     ),
     md(r"""
@@ -106,7 +120,10 @@ CELLS = [
     Write `activation_variances(x, weights, activation)`: starting from `a = x`, apply for each
     kernel `W` in `weights` the layer `a = f(a @ W)` (no bias), and return the list of
     `a.var()` (variance over all entries) after each layer. `activation` is one of
-    `"linear"` ($f(z) = z$), `"tanh"` or `"relu"`.
+    `"linear"` ($f(z) = z$), `"tanh"` or `"relu"`. Return a list of floats, one per layer.
+
+    *The grader also checks:* each activation on random networks of three and four layers of
+    different widths, every variance to a relative precision of $10^{-7}$.
     """),
     solution(
         "activation_variances",
@@ -127,12 +144,17 @@ CELLS = [
     tests(
         "test_activation_variances",
         """
-    # tests: activation_variances with identity kernels keeps the input variance
-    x = np.array([[1.0, -1.0], [3.0, -3.0]])
-    v = activation_variances(x, [np.eye(2), np.eye(2)], "linear")
-    assert np.allclose(v, [5.0, 5.0]), f"expected [5.0, 5.0], got {v}"
-    v = activation_variances(x, [np.eye(2)], "relu")   # relu keeps [[1, 0], [3, 0]]
-    assert np.allclose(v, [1.5]), f"expected [1.5], got {v}"
+    # tests: activation_variances on 3 examples of 2 features, kernels 2x3 then 3x3
+    x = np.array([[1.0, -1.0], [3.0, -3.0], [2.0, -2.0]])
+    W1, W2 = np.eye(2, 3), np.eye(3)   # W1 copies both features and adds a zero unit
+    v = activation_variances(x, [W1, W2], "linear")
+    assert isinstance(v, list) and len(v) == 2, f"expected a list of 2 variances, got {v}"
+    assert np.allclose(v, [28 / 9, 28 / 9]), f"expected [28/9, 28/9], got {v}"
+    v = activation_variances(x, [W1], "relu")   # relu keeps [[1, 0, 0], [3, 0, 0], [2, 0, 0]]
+    assert np.allclose(v, [10 / 9]), f"expected [10/9], got {v}"
+    v = activation_variances(x, [W1], "tanh")
+    want = np.tanh(np.array([1.0, 3.0, 2.0])) ** 2 * 2 / 9   # tanh is odd: the mean stays 0
+    assert np.allclose(v, [want.sum()]), f"expected [{want.sum():.6g}], got {v}"
     """,
     ),
     md("""
@@ -152,7 +174,7 @@ CELLS = [
               f"layer 30 {variances[-1]:.3g}")
     """),
     md(r"""
-    ## 4. Why not start from zero? (2 points)
+    ## 4. Why not start from zero? (1 + 1 points)
 
     Take a two-layer network $\hat y = \tanh(x W_1) W_2$ with the mean squared error
     $J = \frac{1}{N K}\sum (\hat y - y)^2$ over the $N \times K$ outputs. Write
@@ -161,8 +183,14 @@ CELLS = [
     $$
     h = \tanh(x W_1),\quad \delta = \tfrac{2}{NK}(\hat y - y),\quad
     \frac{\partial J}{\partial W_2} = h^\top \delta,\quad
-    \frac{\partial J}{\partial W_1} = x^\top\bigl[(\delta W_2^\top) \otimes (1 - h^2)\bigr]
+    \frac{\partial J}{\partial W_1} = x^\top\bigl[(\delta W_2^\top) \odot (1 - h^2)\bigr]
     $$
+
+    ($\odot$: elementwise product, as in the book). `dW1` and `dW2` are graded in separate
+    cells (1 point each).
+
+    *The grader also checks:* both gradients against these formulas on other shapes (one
+    example, one output, more outputs than hidden units).
 
     Then run the cell after the tests: when every weight starts at the same value, all hidden
     units compute the same thing and receive the same gradient, so they stay identical forever —
@@ -184,17 +212,37 @@ CELLS = [
     """,
     ),
     tests(
-        "test_two_layer_grads",
+        "test_two_layer_grads_dW1",
         """
-    # tests: two_layer_grads against a finite difference on one weight
+    # tests: two_layer_grads: dW1 against finite differences, every entry
     rng = np.random.default_rng(1)
     x, y = rng.normal(size=(4, 3)), rng.normal(size=(4, 2))
     W1, W2 = rng.normal(size=(3, 5)), rng.normal(size=(5, 2))
     dW1, dW2 = two_layer_grads(x, y, W1, W2)
     loss = lambda W1, W2: np.mean((np.tanh(x @ W1) @ W2 - y) ** 2)
-    E = np.zeros_like(W1); E[1, 2] = 1e-6
-    numeric = (loss(W1 + E, W2) - loss(W1 - E, W2)) / 2e-6
-    assert np.isclose(dW1[1, 2], numeric, rtol=1e-4), f"expected {numeric}, got {dW1[1, 2]}"
+    numeric = np.zeros_like(W1)
+    for i in np.ndindex(W1.shape):
+        E = np.zeros_like(W1); E[i] = 1e-6
+        numeric[i] = (loss(W1 + E, W2) - loss(W1 - E, W2)) / 2e-6
+    assert np.shape(dW1) == (3, 5), f"dW1: expected shape (3, 5), got {np.shape(dW1)}"
+    assert np.allclose(dW1, numeric, rtol=1e-4, atol=1e-8), f"dW1: expected {numeric}, got {dW1}"
+    """,
+    ),
+    tests(
+        "test_two_layer_grads_dW2",
+        """
+    # tests: two_layer_grads: dW2 against finite differences, every entry
+    rng = np.random.default_rng(1)
+    x, y = rng.normal(size=(4, 3)), rng.normal(size=(4, 2))
+    W1, W2 = rng.normal(size=(3, 5)), rng.normal(size=(5, 2))
+    dW1, dW2 = two_layer_grads(x, y, W1, W2)
+    loss = lambda W1, W2: np.mean((np.tanh(x @ W1) @ W2 - y) ** 2)
+    numeric = np.zeros_like(W2)
+    for i in np.ndindex(W2.shape):
+        E = np.zeros_like(W2); E[i] = 1e-6
+        numeric[i] = (loss(W1, W2 + E) - loss(W1, W2 - E)) / 2e-6
+    assert np.shape(dW2) == (5, 2), f"dW2: expected shape (5, 2), got {np.shape(dW2)}"
+    assert np.allclose(dW2, numeric, rtol=1e-4, atol=1e-8), f"dW2: expected {numeric}, got {dW2}"
     """,
     ),
     code("""

@@ -24,7 +24,7 @@ CELLS = [
     """,
     ),
     md(r"""
-    ## 1. L1 and L2 penalties (2 points)
+    ## 1. L1 and L2 penalties (1 + 1 points)
 
     Keras' regularizers add to the loss (note: no factor $\tfrac12$ in the L2 penalty)
 
@@ -32,7 +32,10 @@ CELLS = [
 
     whose gradients are $\lambda_1\,\mathrm{sign}(w)$ (taking $0$ at $w = 0$) and
     $2\lambda_2 w$. L1 pushes weights to exactly zero (sparse models); L2 shrinks all weights
-    proportionally.
+    proportionally. L1 (1 point) and L2 (1 point) are graded separately.
+
+    *The grader also checks:* vectors, matrices and 3-D arrays with zeros (`0.0` and `-0.0`),
+    several factors, the penalties as numbers, and that `w` is not modified.
     """),
     solution(
         "penalties",
@@ -62,14 +65,31 @@ CELLS = [
     """,
     ),
     tests(
-        "test_penalties",
+        "test_l1",
         """
-    # tests: penalties and their gradients
-    w = np.array([[1.0, -2.0], [0.0, 3.0]])
-    assert np.isclose(l1_penalty(w, 0.1), 0.6), l1_penalty(w, 0.1)
-    assert np.allclose(l1_gradient(w, 0.1), [[0.1, -0.1], [0.0, 0.1]]), l1_gradient(w, 0.1)
-    assert np.isclose(l2_penalty(w, 0.1), 1.4), l2_penalty(w, 0.1)
-    assert np.allclose(l2_gradient(w, 0.1), [[0.2, -0.4], [0.0, 0.6]]), l2_gradient(w, 0.1)
+    # tests: l1_penalty and l1_gradient on a 2x3 kernel (one weight exactly 0)
+    w = np.array([[1.0, -2.0, 0.0], [0.5, 3.0, -1.5]])
+    given = w.copy()
+    got = l1_penalty(w, 0.1)
+    assert np.ndim(got) == 0 and np.isclose(got, 0.8), f"l1_penalty: expected the number 0.8, got {got}"
+    got = l1_gradient(w, 0.1)
+    want = [[0.1, -0.1, 0.0], [0.1, 0.1, -0.1]]
+    assert np.shape(got) == (2, 3) and np.allclose(got, want), f"l1_gradient: expected {want}, got {got}"
+    assert np.array_equal(w, given), "the L1 functions must not modify w"
+    """,
+    ),
+    tests(
+        "test_l2",
+        """
+    # tests: l2_penalty and l2_gradient on a 2x3 kernel
+    w = np.array([[1.0, -2.0, 0.0], [0.5, 3.0, -1.5]])
+    given = w.copy()
+    got = l2_penalty(w, 0.1)
+    assert np.ndim(got) == 0 and np.isclose(got, 1.65), f"l2_penalty: expected the number 1.65, got {got}"
+    got = l2_gradient(w, 0.1)
+    want = [[0.2, -0.4, 0.0], [0.1, 0.6, -0.3]]
+    assert np.shape(got) == (2, 3) and np.allclose(got, want), f"l2_gradient: expected {want}, got {got}"
+    assert np.array_equal(w, given), "the L2 functions must not modify w"
     """,
     ),
     md(r"""
@@ -85,6 +105,11 @@ CELLS = [
     `rng.random() >= rate`). In inference mode (`training=False`), or when `rate == 0`, return
     `y` equal to `x` and a mask of ones. `dropout_backward(dy, mask, rate)` returns the gradient
     with respect to `x`.
+
+    *The grader also checks:* other shapes (1-D to 3-D) and rates (0.2 to 0.8), the mask's
+    values, fraction and reproducibility, `y` exactly `x * mask / (1 - rate)`, the expected
+    value preserved, inference and `rate == 0`, `dropout_backward` with `rate == 0`, and that
+    `x` is not modified.
     """),
     solution(
         "dropout",
@@ -109,22 +134,32 @@ CELLS = [
     tests(
         "test_dropout_forward",
         """
-    # tests: dropout_forward
-    x = np.ones((100, 100))
+    # tests: dropout_forward on a 100x150 batch
+    x = np.random.default_rng(1).uniform(0.5, 1.5, (100, 150))
+    given = x.copy()
     y, mask = dropout_forward(x, 0.3, np.random.default_rng(0), training=True)
+    assert np.shape(y) == np.shape(mask) == (100, 150), f"expected shapes (100, 150), got {np.shape(y)}, {np.shape(mask)}"
     assert set(np.unique(mask)) <= {0.0, 1.0}, "the mask must hold 0.0 and 1.0 only"
     assert abs(mask.mean() - 0.7) < 0.02, f"expected about 70% kept, got {mask.mean():.1%}"
-    assert np.allclose(y, mask / 0.7), "kept entries must be divided by 1 - rate"
-    y, mask = dropout_forward(x, 0.3, np.random.default_rng(0), training=False)
-    assert np.allclose(y, x) and np.allclose(mask, 1), "inference must leave x unchanged"
+    assert np.allclose(y, x * mask / 0.7), "y: kept entries must be divided by 1 - rate, dropped ones 0"
+    again, mask2 = dropout_forward(x, 0.3, np.random.default_rng(0), training=True)
+    assert np.array_equal(mask, mask2), "the same rng seed must give the same mask"
+    assert np.array_equal(x, given), "dropout_forward modified x: return a new array"
+    for rate, training in [(0.3, False), (0.0, True)]:
+        y, mask = dropout_forward(x, rate, np.random.default_rng(0), training=training)
+        assert np.array_equal(y, x), f"rate={rate}, training={training}: y must equal x"
+        assert np.array_equal(mask, np.ones_like(x)), f"rate={rate}, training={training}: mask of ones"
     """,
     ),
     tests(
         "test_dropout_backward",
         """
-    # tests: dropout_backward
-    dx = dropout_backward(np.array([1.0, 2.0, 3.0]), np.array([1.0, 0.0, 1.0]), 0.5)
-    assert np.allclose(dx, [2.0, 0.0, 6.0]), f"expected [2, 0, 6], got {dx}"
+    # tests: dropout_backward on a 2x3 gradient
+    dy = np.array([[1.0, 2.0, 3.0], [-1.0, 0.5, 4.0]])
+    mask = np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 1.0]])
+    dx = dropout_backward(dy, mask, 0.5)
+    want = [[2.0, 0.0, 6.0], [0.0, 1.0, 8.0]]
+    assert np.shape(dx) == (2, 3) and np.allclose(dx, want), f"expected {want}, got {dx}"
     """,
     ),
     md(r"""
@@ -136,6 +171,10 @@ CELLS = [
 
     $$w \leftarrow w \cdot \frac{\min(\lVert w\rVert, r)}{\varepsilon + \lVert w\rVert},
     \qquad \varepsilon = 10^{-7}$$
+
+    *The grader also checks:* other kernel shapes, `axis` 0 and 1, radii that clip some, all or
+    none of the vectors, a zero vector (it must stay zero, not become `nan`), and that `w` is
+    not modified.
     """),
     solution(
         "max_norm",
@@ -152,10 +191,16 @@ CELLS = [
     tests(
         "test_max_norm",
         """
-    # tests: max_norm on a kernel with columns of norm 5 and 1
-    w = np.array([[3.0, 0.6], [4.0, 0.8]])
+    # tests: max_norm on a 2x3 kernel: columns of norm 5, 1 and 2.5 (axis 0), rows (axis 1)
+    w = np.array([[3.0, 0.6, 1.5], [4.0, 0.8, 2.0]])
+    given = w.copy()
     got = max_norm(w, max_value=2.0, axis=0)
-    assert np.allclose(got, [[1.2, 0.6], [1.6, 0.8]], atol=1e-6), f"got {got}"
+    want = [[1.2, 0.6, 1.2], [1.6, 0.8, 1.6]]
+    assert np.shape(got) == (2, 3) and np.allclose(got, want, atol=1e-6), f"axis=0: expected {want}, got {got}"
+    got = max_norm(w, max_value=2.0, axis=1)   # row norms sqrt(11.61) and sqrt(20.64)
+    want = w * 2.0 / np.sqrt((w * w).sum(axis=1, keepdims=True))
+    assert np.allclose(got, want, atol=1e-6), f"axis=1: expected {want}, got {got}"
+    assert np.array_equal(w, given), "max_norm modified w: return a new array"
     """,
     ),
     md(r"""
@@ -167,7 +212,11 @@ CELLS = [
       $g \cdot c / \max(\lVert g\rVert_2, c)$ — the direction is kept;
     * `clip_by_global_norm(grads, clip_norm)`: the same with the norm of all gradients together,
       $N = \sqrt{\sum_k \lVert g_k\rVert_2^2}$: every $g_k$ becomes $g_k \cdot c / \max(N, c)$.
-      Return `(clipped_list, N)`.
+      Return `(clipped_list, N)` (a list of new arrays and a number).
+
+    *The grader also checks:* other shapes and thresholds (norms below, above and exactly at
+    the threshold, only negative components clipped), every returned array and the norm, and
+    that no input is modified.
     """),
     solution(
         "clipping",
@@ -196,25 +245,39 @@ CELLS = [
     tests(
         "test_clip_by_value",
         """
-    # tests: clip_by_value
-    assert np.allclose(clip_by_value(np.array([-3.0, 0.5, 2.0]), 1.0), [-1.0, 0.5, 1.0])
+    # tests: clip_by_value on a 2x3 gradient
+    g = np.array([[-3.0, 0.5, 2.0], [1.0, -0.25, -1.5]])
+    given = g.copy()
+    got = clip_by_value(g, 1.0)
+    want = [[-1.0, 0.5, 1.0], [1.0, -0.25, -1.0]]
+    assert np.shape(got) == (2, 3) and np.allclose(got, want), f"expected {want}, got {got}"
+    assert np.array_equal(g, given), "clip_by_value modified g: return a new array"
     """,
     ),
     tests(
         "test_clip_by_norm",
         """
-    # tests: clip_by_norm
-    assert np.allclose(clip_by_norm(np.array([3.0, 4.0]), 1.0), [0.6, 0.8])
-    assert np.allclose(clip_by_norm(np.array([3.0, 4.0]), 10.0), [3.0, 4.0])
+    # tests: clip_by_norm on a 2x3 gradient of norm 5
+    g = np.array([[3.0, 0.0, 0.0], [0.0, 4.0, 0.0]])
+    given = g.copy()
+    got = clip_by_norm(g, 1.0)
+    assert np.shape(got) == (2, 3) and np.allclose(got, g / 5), f"expected {g / 5}, got {got}"
+    assert np.allclose(clip_by_norm(g, 10.0), g), "a norm below clip_norm leaves g unchanged"
+    assert np.allclose(clip_by_norm(g, 5.0), g), "a norm exactly at clip_norm leaves g unchanged"
+    assert np.array_equal(g, given), "clip_by_norm modified g: return a new array"
     """,
     ),
     tests(
         "test_clip_by_global_norm",
         """
-    # tests: clip_by_global_norm: global norm of ([3], [4]) is 5
-    clipped, norm = clip_by_global_norm([np.array([3.0]), np.array([4.0])], 1.0)
-    assert np.isclose(norm, 5.0), f"expected global norm 5, got {norm}"
-    assert np.allclose(clipped[0], [0.6]) and np.allclose(clipped[1], [0.8]), f"got {clipped}"
+    # tests: clip_by_global_norm: the global norm of a 2x3 gradient (norm 3) and a vector (norm 4) is 5
+    grads = [np.array([[1.0, 2.0, 0.0], [0.0, 2.0, 0.0]]), np.array([0.0, 4.0])]
+    given = [g.copy() for g in grads]
+    clipped, norm = clip_by_global_norm(grads, 1.0)
+    assert np.ndim(norm) == 0 and np.isclose(norm, 5.0), f"expected global norm 5, got {norm}"
+    assert isinstance(clipped, list) and len(clipped) == 2, f"expected a list of 2 arrays, got {clipped}"
+    assert np.allclose(clipped[0], grads[0] / 5) and np.allclose(clipped[1], [0.0, 0.8]), f"got {clipped}"
+    assert all(np.array_equal(a, b) for a, b in zip(grads, given)), "clip_by_global_norm modified its inputs"
     """,
     ),
     md(r"""
@@ -228,6 +291,10 @@ CELLS = [
     `early_stopping(val_losses, patience, min_delta=0.0)` replays that rule on a list of losses
     (epochs numbered from 0) and returns `(stop_epoch, best_epoch)`: the epoch at whose end
     training stops (the last epoch if it never stops), and the epoch whose weights are restored.
+
+    *The grader also checks:* other patiences (1 included) and `min_delta`, a single epoch,
+    constant losses, a first loss that is `inf`, both returned epochs, and that the list is
+    not modified.
     """),
     solution(
         "early_stopping",
@@ -251,8 +318,12 @@ CELLS = [
         "test_early_stopping",
         """
     # tests: early_stopping
-    assert tuple(early_stopping([1.0, 0.8, 0.9, 0.85, 0.95, 0.7], patience=3)) == (4, 1)
-    assert tuple(early_stopping([1.0, 0.9, 0.8], patience=2)) == (2, 2)
+    losses = [1.0, 0.8, 0.9, 0.85, 0.95, 0.7]
+    assert tuple(early_stopping(losses, patience=3)) == (4, 1), early_stopping(losses, patience=3)
+    assert losses == [1.0, 0.8, 0.9, 0.85, 0.95, 0.7], "early_stopping modified the list of losses"
+    assert tuple(early_stopping([1.0, 0.9, 0.8], patience=2)) == (2, 2), "never stops: the last epoch"
+    got = early_stopping([1.0, 0.97, 0.96, 0.9], patience=2, min_delta=0.05)
+    assert tuple(got) == (2, 0), f"0.97 and 0.96 do not improve on 1.0 by more than 0.05: expected (2, 0), got {got}"
     """,
     ),
     written(

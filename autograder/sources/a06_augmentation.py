@@ -28,7 +28,11 @@ CELLS = [
     ## 1. Flips (1 point)
 
     `flip_horizontal(images)` mirrors every image left-right (reverses the **width** axis,
-    axis 2), for batches with or without a channel axis.
+    axis 2), for batches with or without a channel axis. Return a new array, not a view of the
+    input (`images[:, :, ::-1]` alone is a view).
+
+    *The grader also checks:* other batch shapes with and without channels (a 1x1 image
+    included), that the result is a new array, and that `images` is not modified.
     """),
     solution(
         "flip_horizontal",
@@ -42,9 +46,14 @@ CELLS = [
     tests(
         "test_flip_horizontal",
         """
-    # tests: flip_horizontal
-    img = np.array([[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]])   # one 2x3 image
-    assert np.array_equal(flip_horizontal(img), [[[3.0, 2.0, 1.0], [6.0, 5.0, 4.0]]])
+    # tests: flip_horizontal on one 2x3 image, then on a batch with a channel axis
+    img = np.array([[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]])
+    got = flip_horizontal(img)
+    assert np.array_equal(got, [[[3.0, 2.0, 1.0], [6.0, 5.0, 4.0]]]), f"got {got}"
+    assert not np.shares_memory(got, img), "flip_horizontal must return a new array, not a view"
+    assert np.array_equal(img, [[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]]), "flip_horizontal modified images"
+    rgb = np.arange(12.0).reshape(1, 2, 2, 3)
+    assert np.array_equal(flip_horizontal(rgb), rgb[:, :, ::-1]), "with channels: reverse axis 2"
     """,
     ),
     md(r"""
@@ -61,7 +70,13 @@ CELLS = [
       drawn uniformly from `0, 1, ..., 2 * pad` (both ends included);
     * `translate(images, dy, dx)`: move the content of every image `dy` pixels **down** and `dx`
       pixels **right** (negative values move up/left), filling the uncovered pixels with zeros.
-      Shifts larger than the image leave only zeros.
+      Shifts larger than the image leave only zeros. Return a new array even for a zero shift.
+
+    *The grader also checks:* other batch shapes with and without channels, offsets at every
+    corner of the padded image, random offsets' shape, integer values and range, the frequency
+    of each offset (uniform within a few percent), that `dy` and `dx` are drawn independently,
+    translations in every direction, by the full image size and beyond, and that no input is
+    modified.
     """),
     solution(
         "crops",
@@ -102,11 +117,16 @@ CELLS = [
     tests(
         "test_pad_and_crop",
         """
-    # tests: pad_and_crop on one 2x2 image
-    img = np.array([[[1.0, 2.0], [3.0, 4.0]]])
+    # tests: pad_and_crop on one 2x3 image
+    img = np.array([[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]])
     assert np.array_equal(pad_and_crop(img, 1, [(1, 1)]), img), "offset (pad, pad) is the identity"
-    assert np.array_equal(pad_and_crop(img, 1, [(0, 0)]), [[[0.0, 0.0], [0.0, 1.0]]])
-    assert np.array_equal(pad_and_crop(img, 1, [(2, 1)]), [[[3.0, 4.0], [0.0, 0.0]]])
+    got = pad_and_crop(img, 1, [(0, 0)])
+    assert np.array_equal(got, [[[0.0, 0.0, 0.0], [0.0, 1.0, 2.0]]]), f"offset (0, 0): got {got}"
+    offsets = [(2, 1)]
+    got = pad_and_crop(img, 1, offsets)
+    assert np.array_equal(got, [[[4.0, 5.0, 6.0], [0.0, 0.0, 0.0]]]), f"offset (2, 1): got {got}"
+    assert np.array_equal(img, [[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]]), "pad_and_crop modified images"
+    assert offsets == [(2, 1)], "pad_and_crop modified offsets"
     """,
     ),
     tests(
@@ -115,16 +135,27 @@ CELLS = [
     # tests: random_crop_offsets
     off = random_crop_offsets(500, 2, np.random.default_rng(0))
     assert off.shape == (500, 2), f"expected shape (500, 2), got {off.shape}"
+    assert np.issubdtype(off.dtype, np.integer), f"expected integers, got dtype {off.dtype}"
     assert set(np.unique(off)) == {0, 1, 2, 3, 4}, f"expected the values 0..4, got {np.unique(off)}"
+    again = random_crop_offsets(500, 2, np.random.default_rng(0))
+    assert np.array_equal(off, again), "the same rng seed must give the same offsets"
     """,
     ),
     tests(
         "test_translate",
         """
-    # tests: translate
-    img = np.array([[[1.0, 2.0], [3.0, 4.0]]])
-    assert np.array_equal(translate(img, 1, 0), [[[0.0, 0.0], [1.0, 2.0]]]), translate(img, 1, 0)
-    assert np.array_equal(translate(img, 0, -1), [[[2.0, 0.0], [4.0, 0.0]]]), translate(img, 0, -1)
+    # tests: translate one 2x3 image
+    img = np.array([[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]])
+    got = translate(img, 1, 0)
+    assert np.array_equal(got, [[[0.0, 0.0, 0.0], [1.0, 2.0, 3.0]]]), f"dy=1: got {got}"
+    got = translate(img, 0, -1)
+    assert np.array_equal(got, [[[2.0, 3.0, 0.0], [5.0, 6.0, 0.0]]]), f"dx=-1: got {got}"
+    got = translate(img, -1, 2)
+    assert np.array_equal(got, [[[0.0, 0.0, 4.0], [0.0, 0.0, 0.0]]]), f"dy=-1, dx=2: got {got}"
+    got = translate(img, 0, 0)
+    assert np.array_equal(got, img) and not np.shares_memory(got, img), "no shift: a new copy"
+    assert np.array_equal(translate(img, 0, 5), np.zeros_like(img)), "a shift beyond the image: zeros"
+    assert np.array_equal(img, [[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]]), "translate modified images"
     """,
     ),
     md(r"""
@@ -135,6 +166,9 @@ CELLS = [
       (as `tf.image.adjust_contrast`; no clipping);
     * `adjust_gamma(images, gamma, gain=1.0)`: $x \leftarrow \text{gain}\cdot x^{\gamma}$
       ($\gamma < 1$ brightens dark regions, $\gamma > 1$ darkens them).
+
+    *The grader also checks:* other batch shapes with and without channels (the mean is per
+    image and channel), `factor` 0, other `gamma` and `gain`, and that `images` is not modified.
     """),
     solution(
         "contrast_gamma",
@@ -155,16 +189,26 @@ CELLS = [
     tests(
         "test_adjust_contrast",
         """
-    # tests: adjust_contrast
-    img = np.array([[[0.2, 0.4], [0.6, 0.8]]])   # mean 0.5
-    assert np.allclose(adjust_contrast(img, 2.0), [[[-0.1, 0.3], [0.7, 1.1]]])
+    # tests: adjust_contrast on two 2x3 images (means 0.5 and 0.25)
+    img = np.array([[[0.2, 0.4, 0.9], [0.6, 0.8, 0.1]], [[0.0, 0.25, 0.5], [0.5, 0.25, 0.0]]])
+    given = img.copy()
+    got = adjust_contrast(img, 2.0)
+    want = [[[-0.1, 0.3, 1.3], [0.7, 1.1, -0.3]], [[-0.25, 0.25, 0.75], [0.75, 0.25, -0.25]]]
+    assert np.shape(got) == (2, 2, 3) and np.allclose(got, want), f"expected {want}, got {got}"
+    assert np.array_equal(img, given), "adjust_contrast modified images"
     """,
     ),
     tests(
         "test_adjust_gamma",
         """
-    # tests: adjust_gamma
-    assert np.allclose(adjust_gamma(np.array([[[0.25, 1.0]]]), 0.5), [[[0.5, 1.0]]])
+    # tests: adjust_gamma on one 2x3 image
+    img = np.array([[[0.25, 1.0, 0.0], [0.04, 0.81, 0.36]]])
+    given = img.copy()
+    got = adjust_gamma(img, 0.5)
+    assert np.allclose(got, [[[0.5, 1.0, 0.0], [0.2, 0.9, 0.6]]]), f"got {got}"
+    got = adjust_gamma(img, 2.0, gain=2.0)
+    assert np.allclose(got, 2 * img ** 2), f"gamma=2, gain=2: got {got}"
+    assert np.array_equal(img, given), "adjust_gamma modified images"
     """,
     ),
     md(r"""
@@ -180,7 +224,13 @@ CELLS = [
       exchange their words. Sentences with fewer than two words are returned unchanged.
     * `synonym_replacement(words, synonyms, n, rng)`: `synonyms` maps a word to a list of
       replacements. Choose `min(n, number of replaceable positions)` **different** positions among
-      the words that have synonyms (a word mapped to an empty list has none), and replace each by a synonym drawn at random from its list.
+      the words that have synonyms (a word mapped to an empty list has none), and replace each
+      by a synonym drawn at random from its list.
+
+    *The grader also checks:* long sentences (the fraction of deleted words), `p = 1` (the
+    surviving word chosen at random), `n` from 0 to more than the replaceable words, that
+    positions and synonyms are drawn at random and independently, the same seed giving the
+    same result, one-word and empty sentences, and that the sentence is not modified.
     """),
     solution(
         "eda",
@@ -223,10 +273,14 @@ CELLS = [
         """
     # tests: random_deletion
     sentence = "the quick brown fox jumps over the lazy dog".split()
+    given = list(sentence)
     assert random_deletion(sentence, 0.0, np.random.default_rng(0)) == sentence
     assert len(random_deletion(sentence, 1.0, np.random.default_rng(0))) == 1
     out = random_deletion(sentence, 0.5, np.random.default_rng(0))
     assert out == random_deletion(sentence, 0.5, np.random.default_rng(0)), "same seed, same output"
+    assert 0 < len(out) < len(sentence) and all(w in sentence for w in out), f"got {out}"
+    assert random_deletion([], 0.5, np.random.default_rng(0)) == [], "an empty sentence stays empty"
+    assert sentence == given, "random_deletion modified the sentence: return a new list"
     """,
     ),
     tests(
@@ -237,17 +291,24 @@ CELLS = [
     out = random_swap(sentence, 1, np.random.default_rng(0))
     assert sorted(out) == sorted(sentence), "a swap keeps the same words"
     assert sum(a != b for a, b in zip(out, sentence)) == 2, f"one swap changes 2 positions: {out}"
+    assert out == random_swap(sentence, 1, np.random.default_rng(0)), "same seed, same output"
+    assert random_swap(["solo"], 2, np.random.default_rng(0)) == ["solo"], "one word: unchanged"
+    assert sentence == "one two three four five".split(), "random_swap modified the sentence"
     """,
     ),
     tests(
         "test_synonym_replacement",
         """
     # tests: synonym_replacement
-    synonyms = {"quick": ["fast", "rapid"], "lazy": ["idle"]}
+    synonyms = {"quick": ["fast", "rapid"], "lazy": ["idle"], "dog": []}
     sentence = "the quick brown fox jumps over the lazy dog".split()
     out = synonym_replacement(sentence, synonyms, 5, np.random.default_rng(0))
     assert out[1] in ("fast", "rapid") and out[7] == "idle", f"got {out}"
     assert [w for i, w in enumerate(out) if i not in (1, 7)] == [w for i, w in enumerate(sentence) if i not in (1, 7)]
+    one = synonym_replacement(sentence, synonyms, 1, np.random.default_rng(0))
+    assert sum(a != b for a, b in zip(one, sentence)) == 1, f"n=1 replaces one word: got {one}"
+    assert sentence == "the quick brown fox jumps over the lazy dog".split(), "the sentence was modified"
+    assert synonyms == {"quick": ["fast", "rapid"], "lazy": ["idle"], "dog": []}, "synonyms modified"
     """,
     ),
     written(
