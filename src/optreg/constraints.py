@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from optreg._validation import check_positive
+from optreg.hyperparameters import Declared, Hyperparameter
 
 __all__ = ["Constraint", "MaxNorm", "NonNeg", "UnitNorm", "EPSILON", "check_axis"]
 
@@ -52,14 +52,18 @@ def _norms(w: np.ndarray, axis: int | list[int]) -> np.ndarray:
     return np.sqrt(np.sum(np.square(w), axis=_axis_tuple(axis), keepdims=True))
 
 
-class Constraint:
+#: the declarations (the Keras twins in ``optreg.keras.constraints`` take them too)
+AXIS = Hyperparameter(
+    "axis", 0, "int or list of ints", "the axes of each vector's norm", lambda _, v: check_axis(v)
+)
+MAX_VALUE = Hyperparameter("max_value", 2, "> 0", "the largest norm")
+
+
+class Constraint(Declared):
     """Base class: ``c(w) -> ndarray``, a projected copy of ``w`` (the identity here)."""
 
     def __call__(self, w: ArrayLike) -> np.ndarray:
         return np.array(w, copy=True)
-
-    def get_config(self) -> dict[str, Any]:
-        return {}
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Constraint:
@@ -69,18 +73,13 @@ class Constraint:
 class MaxNorm(Constraint):
     """Rescale each weight vector (norm over ``axis``) whose L2 norm exceeds ``max_value``."""
 
-    def __init__(self, max_value: float = 2, axis: int | list[int] = 0) -> None:
-        self.max_value = check_positive("max_value", max_value)
-        self.axis = check_axis(axis)
+    hyperparameters = (MAX_VALUE, AXIS)
 
     def __call__(self, w: ArrayLike) -> np.ndarray:
         w = np.asarray(w)
         norms = _norms(w, self.axis)
         desired = np.clip(norms, 0, self.max_value)
         return w * (desired / (EPSILON + norms))
-
-    def get_config(self) -> dict[str, Any]:
-        return {"max_value": self.max_value, "axis": self.axis}
 
 
 class NonNeg(Constraint):
@@ -93,12 +92,8 @@ class NonNeg(Constraint):
 class UnitNorm(Constraint):
     """Scale every weight vector (norm over ``axis``) to unit L2 norm: ``w / (eps + ||w||)``."""
 
-    def __init__(self, axis: int | list[int] = 0) -> None:
-        self.axis = check_axis(axis)
+    hyperparameters = (AXIS,)
 
     def __call__(self, w: ArrayLike) -> np.ndarray:
         w = np.asarray(w)
         return w / (EPSILON + _norms(w, self.axis))
-
-    def get_config(self) -> dict[str, Any]:
-        return {"axis": self.axis}

@@ -3,7 +3,8 @@
 Keras applies a layer's ``kernel_constraint`` after every optimizer step:
 ``w <- c(w)``. ``MaxNorm(max_value, axis)`` computes one L2 norm per weight vector (over
 ``axis``) and rescales ``w * min(norm, max_value) / (epsilon + norm)``, with
-``epsilon = keras.config.epsilon()``. The argument checks are shared with the NumPy twins.
+``epsilon = keras.config.epsilon()``. The arguments' declarations
+(signature, checks, ``get_config``) are the NumPy twins'.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from typing import Any
 import keras
 from keras import ops
 
-from optreg._validation import check_positive
-from optreg.constraints import check_axis
+from optreg import constraints
+from optreg.hyperparameters import Declared
 
 __all__ = ["MaxNorm", "NonNeg", "UnitNorm"]
 
@@ -27,21 +28,16 @@ def _norms(w: Any, axis: int | list[int]) -> Any:
 
 
 @_register
-class MaxNorm(keras.constraints.Constraint):
+class MaxNorm(Declared, keras.constraints.Constraint):
     """Rescale each weight vector whose L2 norm (over ``axis``) exceeds ``max_value``."""
 
-    def __init__(self, max_value: float = 2, axis: int | list[int] = 0) -> None:
-        self.max_value = check_positive("max_value", max_value)
-        self.axis = check_axis(axis)
+    hyperparameters = constraints.MaxNorm.hyperparameters
 
     def __call__(self, w: Any) -> Any:
         w = ops.convert_to_tensor(w)
         norms = _norms(w, self.axis)
         desired = ops.clip(norms, 0.0, self.max_value)
         return w * (desired / (keras.config.epsilon() + norms))
-
-    def get_config(self) -> dict[str, Any]:
-        return {"max_value": self.max_value, "axis": self.axis}
 
 
 @_register
@@ -53,15 +49,11 @@ class NonNeg(keras.constraints.Constraint):
 
 
 @_register
-class UnitNorm(keras.constraints.Constraint):
+class UnitNorm(Declared, keras.constraints.Constraint):
     """``w / (epsilon + ||w||)`` with the norm over ``axis``."""
 
-    def __init__(self, axis: int | list[int] = 0) -> None:
-        self.axis = check_axis(axis)
+    hyperparameters = constraints.UnitNorm.hyperparameters
 
     def __call__(self, w: Any) -> Any:
         w = ops.convert_to_tensor(w)
         return w / (keras.config.epsilon() + _norms(w, self.axis))
-
-    def get_config(self) -> dict[str, Any]:
-        return {"axis": self.axis}
