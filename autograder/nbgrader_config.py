@@ -5,8 +5,10 @@ option is ignored: "Unrecognized alias"), so stock nbgrader commands run from th
 
     cd autograder
     nbgrader generate_assignment 01_optimizers --force   # solutions/ -> exercises/
+    nbgrader autograde 01_optimizers                     # sandboxed, hidden tests included
+    nbgrader generate_feedback 01_optimizers
     nbgrader export --to ../grades_all.csv               # the gradebook, as one CSV
-    nbgrader formgrader                                   # review, manual grading (a browser)
+    jupyter server                                       # the formgrader: /formgrader
 
 ``optreg grade`` and ``optreg.grading.release`` read this file too.
 
@@ -39,6 +41,18 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedE
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 c.Execute.timeout = 30
 c.Execute.allow_errors = True
+
+# Stock `nbgrader autograde` grades as `optreg grade` does: the student's code in the sandbox,
+# every test cell decided by the grader with its visible and hidden tests (never Execute).
+c.Autograde.autograde_preprocessors = [
+    "optreg.grading.stock.CourseGrader",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+c.CourseGrader.course_root = ROOT
 
 # Late submissions: nbgrader's own mechanism. The due date is the gradebook's
 # (`optreg grade ... --due 2026-03-01T23:59:00Z`, or `nbgrader db assignment add A --duedate=...`);

@@ -345,7 +345,11 @@ def test_stock_commands_work_from_the_config_folder(tmp_path):
     """``cd autograder && nbgrader ...``: nbgrader 0.9 ignores ``--config FILE`` ("Unrecognized
     alias") but reads ``nbgrader_config.py`` from the folder it runs in."""
     root = course_copy(tmp_path)
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "OPTREG_COURSE_DIR": str(root / "autograder" / "workspace"),  # the copy's own
+    }
     here = root / "autograder"
 
     def nbgrader(*args: str) -> subprocess.CompletedProcess:
@@ -363,6 +367,23 @@ def test_stock_commands_work_from_the_config_folder(tmp_path):
     submitted = root / "autograder" / "workspace" / "submitted" / "carol" / A
     cases.write_notebook(cases.student_notebook(ROOT, A), submitted / f"{A}.ipynb")
     nbgrader("autograde", A, "--student", "carol", "--force")
+    from nbgrader.api import Gradebook
+
+    db = root / "autograder" / "workspace" / "gradebook.db"
+    with Gradebook(f"sqlite:///{db}") as gb:  # graded by the sandboxed grader, hidden tests too
+        sub = gb.find_submission(A, "carol")
+        auto = sum(g.auto_score or 0 for nb in sub.notebooks for g in nb.grades)
+        most = sub.max_score
+    _, written = written_cell()
+    assert auto == most - written
+    autograded = root / "autograder" / "workspace" / "autograded" / "carol" / A / f"{A}.ipynb"
+    verdicts = [  # the sandboxed grader's verdicts, not a kernel's outputs (nbgrader's Execute)
+        o.get("text", "")
+        for c in nbformat.read(autograded, 4).cells
+        if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"
+        for o in c.outputs
+    ]
+    assert verdicts and all("passed, every check of this cell" in v for v in verdicts)
     nbgrader("generate_feedback", A, "--student", "carol", "--force")
     feedback = root / "autograder" / "workspace" / "feedback" / "carol" / A / f"{A}.html"
     page = feedback.read_text()
