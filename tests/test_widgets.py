@@ -198,10 +198,19 @@ def test_train_regression_with_plateau_lowers_the_rate():
 
 def test_schedule_explorer_has_every_schedule_and_a_frame_per_rate():
     explorer = widgets.schedule_explorer(steps=200, peak_rates=(0.01, 0.05))
-    assert len(explorer.sliders[0].values) == 7 and explorer.size == 14
+    assert len(explorer.sliders[0].values) == 8 and explorer.size == 16
     rate_plot, _ = explorer.frame(schedule="exponential", learning_rate=0.05)
     rates = np.asarray(rate_plot.lines[0].y)
     assert rates[0] == pytest.approx(0.05) and np.all(np.diff(rates) < 0)
+    # warm restarts: the rate jumps back up at steps 200/7 and 3 * 200/7, to 0.7x the last peak
+    rate_plot, _ = explorer.frame(schedule="cosine with warm restarts", learning_rate=0.05)
+    steps, rates = np.asarray(rate_plot.lines[0].x), np.asarray(rate_plot.lines[0].y)
+    jumps = steps[1:][np.diff(rates) > 0]
+    assert list(jumps) == [32, 88] and rates[0] == pytest.approx(0.05)  # every 4th step drawn
+    assert rates[steps == 32][0] == pytest.approx(
+        0.05 * (0.999 * 0.7 * 0.5 * (1 + math.cos(math.pi * (32 - 200 / 7) / (400 / 7))) + 1e-3),
+        rel=1e-3,
+    )
 
 
 def test_dropout_explorer_keeps_about_one_minus_rate():

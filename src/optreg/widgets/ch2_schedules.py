@@ -95,6 +95,10 @@ def schedule_explorer(
                 eta0 / 10, decay_steps=steps - s // 2, warmup_target=eta0, warmup_steps=s // 2
             ),
             "1cycle": lambda: schedules.OneCycle(steps, max_learning_rate=eta0),
+            # periods of steps/7, 2 steps/7 and 4 steps/7: the last one ends with the run
+            "cosine with warm restarts": lambda: schedules.CosineDecayRestarts(
+                eta0, first_decay_steps=steps / 7, t_mul=2.0, m_mul=0.7, alpha=1e-3
+            ),
         }
         return table[name](), None
 
@@ -106,6 +110,7 @@ def schedule_explorer(
         "performance (plateau)",
         "cosine with warm-up",
         "1cycle",
+        "cosine with warm restarts",
     ]
     baselines = {eta0: train_regression(eta0, x, y, steps)[1] - best for eta0 in peak_rates}
     t = np.arange(steps)
