@@ -25,9 +25,8 @@ import numpy as np
 from optreg._validation import (
     check_choice,
     check_int,
-    check_unit_interval_open_right,
 )
-from optreg.hyperparameters import checked
+from optreg.hyperparameters import REQUIRED, Declared, Hyperparameter, checked
 
 __all__ = [
     "Dropout",
@@ -37,7 +36,7 @@ __all__ = [
     "clip_by_norm",
     "clip_by_global_norm",
     "global_norm",
-    "check_dropout_args",
+    "DROPOUT",
 ]
 
 
@@ -46,27 +45,33 @@ __all__ = [
 # --------------------------------------------------------------------------------------------
 
 
-def check_dropout_args(
-    rate: float, noise_shape: Sequence[int | None] | None
-) -> tuple[float, tuple[int | None, ...] | None]:
-    """Validate ``rate`` in [0, 1) and ``noise_shape`` (None or positive ints/None).
-
-    Shared with the Keras twin. ``rate = 1`` is refused (Keras accepts it): it would drop every
-    unit and make the rescaling ``1 / (1 - rate)`` infinite.
-    """
-    rate = check_unit_interval_open_right("rate", rate)
+def _check_noise_shape(name: str, noise_shape: Any) -> tuple[int | None, ...] | None:
+    """None, or a sequence of positive ints and Nones (None: the input's size)."""
     if noise_shape is None:
-        return rate, None
+        return None
     if isinstance(noise_shape, str):
-        raise ValueError(f"noise_shape must be a sequence of ints or None, got {noise_shape!r}")
+        raise ValueError(f"{name} must be a sequence of ints or None, got {noise_shape!r}")
     noise_shape = tuple(noise_shape)
     for dim in noise_shape:
         if dim is not None:
-            check_int("noise_shape entries", dim, 1)
-    return rate, noise_shape
+            check_int(f"{name} entries", dim, 1)
+    return noise_shape
 
 
-class Dropout:
+def _check_seed(name: str, seed: Any) -> int | None:
+    return None if seed is None else check_int(name, seed)
+
+
+#: Dropout's arguments (the Keras twins in ``optreg.keras.layers`` take them too). ``rate = 1``
+#: is refused (Keras accepts it): it would drop every unit and make ``1 / (1 - rate)`` infinite.
+DROPOUT = (
+    Hyperparameter("rate", REQUIRED, "[0, 1)", "probability of dropping a unit"),
+    Hyperparameter("noise_shape", None, "ints/None or None", "mask shape", _check_noise_shape),
+    Hyperparameter("seed", None, "integer >= 0 or None", "seed of the masks", _check_seed),
+)
+
+
+class Dropout(Declared):
     """Inverted dropout: ``Dropout(rate, noise_shape=None, seed=None)`` as ``keras.layers.Dropout``.
 
     Training (``training=True``), with a fresh mask at every call:
@@ -81,15 +86,10 @@ class Dropout:
     the same seed draw the same sequence of masks.
     """
 
-    def __init__(
-        self,
-        rate: float,
-        noise_shape: Sequence[int | None] | None = None,
-        seed: int | None = None,
-    ) -> None:
-        self.rate, self.noise_shape = check_dropout_args(rate, noise_shape)
-        self.seed = seed
-        self.rng = np.random.default_rng(seed)
+    hyperparameters = DROPOUT
+
+    def __post_init__(self) -> None:
+        self.rng = np.random.default_rng(self.seed)
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
         self.mask: np.ndarray | None = None  # m / keep_prob of the last training forward

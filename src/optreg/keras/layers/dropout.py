@@ -1,8 +1,8 @@
 """Inverted dropout and Monte Carlo dropout as Keras 3 layers (``keras.ops`` + ``keras.random``).
 
-Twins of ``optreg.regularization.Dropout`` (same arguments and argument checks). ``MCDropout``
-keeps dropout on at inference, so that repeated predictions sample the model's uncertainty
-(Gal and Ghahramani, 2016); see also ``optreg.regularization.mc_dropout_predict``.
+Twins of ``optreg.regularization.Dropout`` (its declaration: same arguments and checks).
+``MCDropout`` keeps dropout on at inference, so that repeated predictions sample the model's
+uncertainty (Gal and Ghahramani, 2016); see also ``optreg.regularization.mc_dropout_predict``.
 """
 
 from __future__ import annotations
@@ -10,13 +10,14 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from optreg.regularization import check_dropout_args
+from optreg import regularization
+from optreg.keras.layers._declared import DeclaredLayer
 
 __all__ = ["Dropout", "MCDropout"]
 
 
 @keras.saving.register_keras_serializable(package="optreg")
-class Dropout(keras.layers.Layer):
+class Dropout(DeclaredLayer):
     """Inverted dropout: at training ``y = x * m / keep_prob`` with ``m ~ Bernoulli(keep_prob)``.
 
     ``keep_prob = 1 - rate``; a fresh mask is drawn from the layer's ``SeedGenerator`` at each
@@ -24,11 +25,10 @@ class Dropout(keras.layers.Layer):
     (``None`` entries take the input's size). ``rate`` must lie in [0, 1).
     """
 
-    def __init__(self, rate: float, noise_shape=None, seed: int | None = None, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.rate, self.noise_shape = check_dropout_args(rate, noise_shape)
-        self.seed = seed
-        self.seed_generator = keras.random.SeedGenerator(seed)
+    hyperparameters = regularization.DROPOUT
+
+    def __post_init__(self) -> None:
+        self.seed_generator = keras.random.SeedGenerator(self.seed)
         self.supports_masking = True
         self._build_at_init()  # no weights: built from the start, as Keras' Dropout
 
@@ -48,14 +48,6 @@ class Dropout(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return input_shape
-
-    def get_config(self) -> dict:
-        return {
-            **super().get_config(),
-            "rate": self.rate,
-            "noise_shape": self.noise_shape,
-            "seed": self.seed,
-        }
 
 
 @keras.saving.register_keras_serializable(package="optreg")

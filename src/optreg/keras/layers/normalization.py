@@ -9,14 +9,14 @@ synchronized statistics) to float32 round-off.
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 import keras
 from keras import ops
 
 from optreg import normalization
-from optreg.hyperparameters import Declared, Hyperparameter, replaced
+from optreg.hyperparameters import Hyperparameter, replaced
+from optreg.keras.layers._declared import DeclaredLayer
 
 __all__ = ["BatchNormalization", "LayerNormalization", "GroupNormalization", "RMSNormalization"]
 
@@ -64,17 +64,10 @@ GAMMA_BETA = (_initializer("beta_initializer", "zeros"), _initializer("gamma_ini
 AXES = Hyperparameter("axis", -1, "int or list of ints", "the normalized axes", _check_axis)
 
 
-class _Normalization(Declared, keras.layers.Layer):
+class _Normalization(DeclaredLayer):
     """The NumPy twin's declaration (plus Keras' initializers and ``**kwargs``) gives the
     signature, the checks and ``get_config``; ``gamma``/``beta`` and ``gamma x_hat + beta`` are
     written here once."""
-
-    @classmethod
-    def extra_parameters(cls) -> list[inspect.Parameter]:
-        return [inspect.Parameter("kwargs", inspect.Parameter.VAR_KEYWORD)]
-
-    def init_base(self, kwargs: dict[str, Any]) -> None:
-        keras.layers.Layer.__init__(self, **kwargs)
 
     def add_gamma_beta(self, shape: tuple, **options: Any) -> None:
         """``gamma`` (if ``scale``) and ``beta`` (if ``center``), of shape ``shape``."""
@@ -103,13 +96,6 @@ class _Normalization(Declared, keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return input_shape
-
-    def get_config(self) -> dict:
-        own = {
-            name: keras.initializers.serialize(v) if name.endswith("_initializer") else v
-            for name, v in Declared.get_config(self).items()
-        }
-        return {**keras.layers.Layer.get_config(self), **own}
 
 
 @keras.saving.register_keras_serializable(package="optreg")
