@@ -1,4 +1,5 @@
-"""The class summary: score distribution per question, as a table (Markdown and CSV) and a plot."""
+"""The class summary: score distribution per question, as a table (Markdown and CSV) and a plot,
+and how many students made each named mistake (:mod:`optreg.grading.diagnose`)."""
 
 from __future__ import annotations
 
@@ -43,9 +44,43 @@ def question_table(rows: list[dict], max_points: dict[str, float]) -> list[dict]
     return table
 
 
+def mistake_table(rows: list[dict]) -> list[dict]:
+    """Per named mistake: its function and title, the students who made it, in which
+    questions; most frequent first. A row's ``mistakes`` is {question: [{id, function,
+    title}, ...]} (what the grader named in its failed cells)."""
+    found: dict[str, dict] = {}
+    for row in rows:
+        for question, named in (row.get("mistakes") or {}).items():
+            for mistake in named:
+                entry = found.setdefault(
+                    mistake["id"],
+                    {**mistake, "students": set(), "questions": set()},
+                )
+                entry["students"].add(row["student_id"])
+                entry["questions"].add(question)
+    table = [
+        {**e, "students": len(e["students"]), "questions": sorted(e["questions"])}
+        for e in found.values()
+    ]
+    return sorted(table, key=lambda e: (-e["students"], e["id"]))
+
+
+def _mistakes_per_question(rows: list[dict]) -> dict[str, dict[str, int]]:
+    counts: dict[str, dict[str, int]] = {}
+    for row in rows:
+        for question, named in (row.get("mistakes") or {}).items():
+            for mistake in named:
+                per = counts.setdefault(question, {})
+                per[mistake["id"]] = per.get(mistake["id"], 0) + 1
+    return counts
+
+
 def write_summary(out: Path, rows: list[dict], max_points: dict[str, float]) -> None:
-    """Write ``summary.csv``, ``summary.md`` and ``summary.png`` into ``out``."""
+    """Write ``summary.csv``, ``summary.md``, ``summary.png`` and ``mistakes.csv`` into
+    ``out``."""
     table = question_table(rows, max_points)
+    mistakes = mistake_table(rows)
+    per_question = _mistakes_per_question(rows)
     columns = ["question", "points", "students", "mean", "full", "partial", "zero"]
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
@@ -61,27 +96,57 @@ def write_summary(out: Path, rows: list[dict], max_points: dict[str, float]) -> 
         "",
         "Students: " + ", ".join(f"{n} {s}" for s, n in sorted(statuses.items())),
         "",
-        "| question | points | mean | full | partial | zero |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| question | points | mean | full | partial | zero | named mistakes (students) |",
+        "|---|---:|---:|---:|---:|---:|---|",
     ]
     for e in table:
+        named = ", ".join(
+            f"{m} ({n})" for m, n in sorted(per_question.get(e["question"], {}).items())
+        )
         lines.append(
             f"| {e['question']} | {e['points']:g} | {e['mean']:.2f} | {e['full']} | "
-            f"{e['partial']} | {e['zero']} |"
+            f"{e['partial']} | {e['zero']} | {named} |"
         )
+    lines += ["", "## Named mistakes", ""]
+    if mistakes:
+        lines += [
+            "How many students' code matched each known mistake (the feedback explains it to "
+            "them); the most frequent are the misconceptions to revisit.",
+            "",
+            "| mistake | function | what | students | questions |",
+            "|---|---|---|---:|---|",
+        ]
+        lines += [
+            f"| {m['id']} | {m['function']} | {m['title']} | {m['students']} | "
+            f"{', '.join(m['questions'])} |"
+            for m in mistakes
+        ]
+    else:
+        lines.append("No failed test matched a named mistake.")
     lines += ["", "![score distribution per question](summary.png)", ""]
     write_atomic(out / "summary.md", "\n".join(lines))
-    _plot(out / "summary.png", rows, table)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["mistake", "function", "title", "students", "questions"])
+    for m in mistakes:
+        writer.writerow(
+            [m["id"], m["function"], m["title"], m["students"], " ".join(m["questions"])]
+        )
+    write_atomic(out / "mistakes.csv", buffer.getvalue())
+    _plot(out / "summary.png", rows, table, mistakes)
 
 
-def _plot(path: Path, rows: list[dict], table: list[dict]) -> None:
+def _plot(path: Path, rows: list[dict], table: list[dict], mistakes: list[dict]) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     questions = [e for e in table if e["question"] != "TOTAL"]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 0.45 * len(questions) + 2.5))
+    height = 0.45 * max(len(questions), len(mistakes)) + 2.5
+    fig, (left, right, named) = plt.subplots(
+        1, 3, figsize=(18, height), gridspec_kw={"width_ratios": [1, 0.8, 1]}
+    )
     names = [e["question"] for e in questions]
     zero = [e["zero"] for e in questions]
     partial = [e["partial"] for e in questions]
@@ -104,6 +169,17 @@ def _plot(path: Path, rows: list[dict], table: list[dict]) -> None:
     right.set_xlabel(f"total score (out of {total:g})")
     right.set_ylabel("students")
     right.set_title("total score")
+    if mistakes:
+        labels = [f"{m['function']}: {m['title']}" for m in mistakes]
+        named.barh(labels, [m["students"] for m in mistakes], color="#9467bd")
+        named.invert_yaxis()
+        named.set_xlabel("students")
+        named.xaxis.get_major_locator().set_params(integer=True)
+        named.tick_params(axis="y", labelsize=8)
+    else:
+        named.text(0.5, 0.5, "no named mistakes", ha="center", va="center")
+        named.set_axis_off()
+    named.set_title("named mistakes")
     fig.tight_layout()
     tmp = path.with_name(f".{path.name}.tmp.png")
     fig.savefig(tmp, dpi=80)
