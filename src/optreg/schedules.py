@@ -71,6 +71,12 @@ def _check_step(step: Any) -> float:
     return check_non_negative("step", step)
 
 
+def _a_string(name: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"{name} must be a string, got {value!r}")
+    return value
+
+
 def _check_bool(name: str, value: Any) -> bool:
     if not isinstance(value, bool | np.bool_):
         raise ValueError(f"{name} must be True or False, got {value!r}")
@@ -439,21 +445,40 @@ class OneCycle(LearningRateSchedule):
 # --------------------------------------------------------------------------- performance scheduling
 
 
-def _check_plateau_args(
-    factor: Any, patience: Any, mode: Any, min_delta: Any, cooldown: Any, min_lr: Any
-) -> tuple[float, int, str, float, int, float]:
-    """Shared by the NumPy scheduler and the Keras callback ``optreg.keras.callbacks``."""
-    return (
-        check_range("factor", factor, 0.0, 1.0, low_inclusive=False, high_inclusive=False),
-        check_int("patience", patience),
-        check_choice("mode", mode, ("min", "max")),
-        check_non_negative("min_delta", min_delta),
-        check_int("cooldown", cooldown),
-        check_non_negative("min_lr", min_lr),
-    )
+def _in_open_unit_interval(name: str, value: Any) -> float:
+    return check_range(name, value, 0.0, 1.0, low_inclusive=False, high_inclusive=False)
 
 
-class ReduceLROnPlateau:
+def _mode_among(*modes: str) -> Callable[[str, Any], str]:
+    return lambda name, value: check_choice(name, value, modes)
+
+
+FACTOR = Hyperparameter("factor", 0.1, "(0, 1)", "the rate's multiplier", _in_open_unit_interval)
+PATIENCE = Hyperparameter("patience", 10, "integer >= 0", "bad evaluations before a cut")
+MIN_DELTA = Hyperparameter("min_delta", 1e-4, ">= 0", "the smallest improvement")
+COOLDOWN = Hyperparameter("cooldown", 0, "integer >= 0", "evaluations ignored after a cut")
+MIN_LR = Hyperparameter("min_lr", 0.0, ">= 0", "the floor of the rate")
+#: the callbacks' ``ReduceLROnPlateau`` (NumPy and Keras), in Keras' order; ``mode="auto"`` is
+#: decided from ``monitor``'s name
+PLATEAU_CALLBACK = (
+    Hyperparameter("monitor", "val_loss", "a name in the logs", "the metric", _a_string),
+    FACTOR,
+    PATIENCE,
+    Hyperparameter("verbose", 0, "integer >= 0", "0: silent"),
+    Hyperparameter(
+        "mode",
+        "auto",
+        "auto, min or max",
+        "auto: from monitor's name",
+        _mode_among("auto", "min", "max"),
+    ),
+    MIN_DELTA,
+    COOLDOWN,
+    MIN_LR,
+)
+
+
+class ReduceLROnPlateau(Declared):
     """Performance scheduling: multiply the rate by ``factor`` when a metric stops improving.
 
     Call ``update(metric)`` once per evaluation (once per epoch, usually with the validation
@@ -475,27 +500,27 @@ class ReduceLROnPlateau:
         mode: ``"min"`` (losses) or ``"max"`` (accuracies). min_delta, min_lr: floats >= 0.
     """
 
-    def __init__(
-        self,
-        learning_rate: float,
-        factor: float = 0.1,
-        patience: int = 10,
-        mode: str = "min",
-        min_delta: float = 1e-4,
-        cooldown: int = 0,
-        min_lr: float = 0.0,
-    ) -> None:
-        learning_rate = check_positive("learning_rate", learning_rate)
-        (
-            self.factor,
-            self.patience,
-            self.mode,
-            self.min_delta,
-            self.cooldown,
-            self.min_lr,
-        ) = _check_plateau_args(factor, patience, mode, min_delta, cooldown, min_lr)
-        self.learning_rate = learning_rate
+    hyperparameters = (
+        Hyperparameter("learning_rate", REQUIRED, "> 0", "the current rate"),
+        FACTOR,
+        PATIENCE,
+        Hyperparameter(
+            "mode", "min", "min or max", "min: losses; max: scores", _mode_among("min", "max")
+        ),
+        MIN_DELTA,
+        COOLDOWN,
+        MIN_LR,
+    )
+
+    def __post_init__(self) -> None:
         self.reset()
+
+    @classmethod
+    def of_callback(cls, callback: Any, learning_rate: float, mode: str) -> ReduceLROnPlateau:
+        """The scheduler of a callback (its attributes ``factor``, ``patience``...) at the
+        optimizer's ``learning_rate``, with ``mode`` decided (not ``"auto"``)."""
+        names = [h.name for h in cls.hyperparameters if h.name not in ("learning_rate", "mode")]
+        return cls(learning_rate, mode=mode, **{name: getattr(callback, name) for name in names})
 
     def reset(self) -> None:
         """Forget the best value, the counter and the cooldown (Keras does it at train begin)."""

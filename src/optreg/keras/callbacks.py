@@ -176,7 +176,7 @@ def _resolve_mode(monitor: str, mode: str) -> str:
 
 
 @_register
-class ReduceLROnPlateau(keras.callbacks.Callback):
+class ReduceLROnPlateau(Declared, keras.callbacks.Callback):
     """Performance scheduling during ``fit``: at the end of every epoch, feeds ``logs[monitor]``
     to ``optreg.schedules.ReduceLROnPlateau`` and gives the optimizer the rate it returns.
 
@@ -186,44 +186,25 @@ class ReduceLROnPlateau(keras.callbacks.Callback):
     metric's name. Also available as ``PerformanceScheduler``.
     """
 
-    def __init__(
-        self,
-        monitor: str = "val_loss",
-        factor: float = 0.1,
-        patience: int = 10,
-        verbose: int = 0,
-        mode: str = "auto",
-        min_delta: float = 1e-4,
-        cooldown: int = 0,
-        min_lr: float = 0.0,
-    ) -> None:
-        super().__init__()
-        self.monitor = monitor
-        self.verbose = verbose
-        self.mode = mode
-        self._args = np_schedules._check_plateau_args(
-            factor, patience, _resolve_mode(monitor, mode), min_delta, cooldown, min_lr
-        )
-        self.scheduler: np_schedules.ReduceLROnPlateau | None = None
+    hyperparameters = np_schedules.PLATEAU_CALLBACK
 
-    def get_config(self) -> dict[str, Any]:
-        factor, patience, _, min_delta, cooldown, min_lr = self._args
-        return {
-            "monitor": self.monitor,
-            "factor": factor,
-            "patience": patience,
-            "verbose": self.verbose,
-            "mode": self.mode,
-            "min_delta": min_delta,
-            "cooldown": cooldown,
-            "min_lr": min_lr,
-        }
+    @classmethod
+    def check_together(cls, values: dict[str, Any]) -> dict[str, Any]:
+        _resolve_mode(values["monitor"], values["mode"])  # "auto" must be decidable
+        return values
+
+    def init_base(self) -> None:
+        keras.callbacks.Callback.__init__(self)
+
+    def __post_init__(self) -> None:
+        self.scheduler: np_schedules.ReduceLROnPlateau | None = None
 
     def on_train_begin(self, logs: dict | None = None) -> None:
         # TypeError, as Keras' callback raises (at the first reduction; here before training)
         _check_settable_learning_rate(self.model.optimizer, "ReduceLROnPlateau", TypeError)
         learning_rate = _current_learning_rate(self.model.optimizer)
-        self.scheduler = np_schedules.ReduceLROnPlateau(learning_rate, *self._args)
+        mode = _resolve_mode(self.monitor, self.mode)
+        self.scheduler = np_schedules.ReduceLROnPlateau.of_callback(self, learning_rate, mode)
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         logs = logs if logs is not None else {}

@@ -6,7 +6,15 @@ from collections.abc import Callable
 from typing import Any
 
 from optreg.hyperparameters import Declared
-from optreg.schedules import ONE_CYCLE, ONE_CYCLE_SCHEDULER, OneCycle, check_one_cycle
+from optreg.regularization import _resolve_mode
+from optreg.schedules import (
+    ONE_CYCLE,
+    ONE_CYCLE_SCHEDULER,
+    PLATEAU_CALLBACK,
+    OneCycle,
+    check_one_cycle,
+)
+from optreg.schedules import ReduceLROnPlateau as Plateau
 
 __all__ = ["Callback", "LambdaCallback", "OneCycleScheduler", "ReduceLROnPlateau", "History"]
 
@@ -117,37 +125,23 @@ class OneCycleScheduler(Declared, Callback):
         self.step += 1
 
 
-class ReduceLROnPlateau(Callback):
+class ReduceLROnPlateau(Declared, Callback):
     """Performance scheduling in :func:`fit`: at the end of every epoch, feeds
     ``logs[monitor]`` to ``optreg.schedules.ReduceLROnPlateau`` and gives the optimizer the
     rate it returns. Arguments and defaults of ``keras.callbacks.ReduceLROnPlateau``; twin of
     ``optreg.keras.callbacks.ReduceLROnPlateau``."""
 
-    def __init__(
-        self,
-        monitor: str = "val_loss",
-        factor: float = 0.1,
-        patience: int = 10,
-        verbose: int = 0,
-        mode: str = "auto",
-        min_delta: float = 1e-4,
-        cooldown: int = 0,
-        min_lr: float = 0.0,
-    ) -> None:
-        from optreg.regularization import _resolve_mode
-        from optreg.schedules import _check_plateau_args
+    hyperparameters = PLATEAU_CALLBACK
 
-        self.monitor = monitor
-        self.verbose = verbose
-        self._args = _check_plateau_args(
-            factor, patience, _resolve_mode(monitor, mode), min_delta, cooldown, min_lr
-        )
+    @classmethod
+    def check_together(cls, values: dict[str, Any]) -> dict[str, Any]:
+        _resolve_mode(values["monitor"], values["mode"])  # "auto" must be decidable
+        return values
 
     def on_train_begin(self, logs: dict | None = None) -> None:
-        from optreg.schedules import ReduceLROnPlateau as Plateau
-
         rate = _current_float_rate(self.model.optimizer, "ReduceLROnPlateau")
-        self.scheduler = Plateau(rate, *self._args)
+        mode = _resolve_mode(self.monitor, self.mode)
+        self.scheduler = Plateau.of_callback(self, rate, mode)
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         if self.monitor not in logs:
