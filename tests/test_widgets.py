@@ -260,3 +260,50 @@ def test_muon_in_the_race_takes_normalized_momentum_steps():
     np.testing.assert_allclose(step / np.linalg.norm(step), -grad / 5.0, atol=1e-6)
     # Newton-Schulz's quintic lands the singular value in about [0.68, 1.13], not exactly at 1
     assert 0.65 * 0.1 * math.sqrt(2) * 0.2 < np.linalg.norm(step) < 1.2 * 0.1 * math.sqrt(2) * 0.2
+
+
+# ------------------------------------------------- chapter 6: the precomputed CNN experiment
+def test_cnn_augmentation_results_are_committed_and_match_the_configuration():
+    from optreg.widgets.ch6_augmentation import CNN_AUGMENTATION, load_cnn_augmentation_results
+
+    results = load_cnn_augmentation_results()
+    config = results["config"]
+    assert config == CNN_AUGMENTATION
+    epochs = list(range(config["eval_every"], config["epochs"] + 1, config["eval_every"]))
+    assert set(results["runs"]) == {"original", "augmented"}
+    for runs in results["runs"].values():
+        assert sorted(runs) == sorted(str(s) for s in config["seeds"])
+        for record in runs.values():
+            assert record["epoch"] == epochs
+            for key in ("train_accuracy", "val_accuracy"):
+                assert len(record[key]) == len(epochs)
+                assert all(0 < a <= 1 for a in record[key])
+            assert 0.1 < record["test_accuracy"] < 1 and record["seconds"] > 0
+    assert "python -m optreg.widgets.ch6_augmentation" in results["provenance"]["command"]
+    # what chapter 6 says in words: every augmented seed beats every seed on the originals
+    test = {v: [r["test_accuracy"] for r in runs.values()] for v, runs in results["runs"].items()}
+    assert min(test["augmented"]) > max(test["original"])
+
+
+def test_cnn_augmentation_results_from_another_configuration_are_refused(tmp_path):
+    from optreg.widgets.ch6_augmentation import CNN_AUGMENTATION, load_cnn_augmentation_results
+
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps({"config": {**CNN_AUGMENTATION, "epochs": 5}, "runs": {}}))
+    with pytest.raises(ValueError, match="another configuration"):
+        load_cnn_augmentation_results(str(path))
+
+
+def test_cnn_augmentation_run_trains_on_augmented_copies():
+    from optreg.data import load_fashion_mnist
+    from optreg.widgets.ch6_augmentation import CNN_AUGMENTATION, cnn_augmentation_run
+
+    data = load_fashion_mnist(validation_size=5000, seed=0)
+    tiny = {**CNN_AUGMENTATION, "train_images": 64, "validation_images": 64, "epochs": 2}
+    tiny["eval_every"] = 1
+    plain = cnn_augmentation_run(data, False, 0, tiny)
+    augmented = cnn_augmentation_run(data, True, 0, tiny)
+    assert plain["epoch"] == augmented["epoch"] == [1, 2]
+    assert 0 < plain["test_accuracy"] < 1
+    # same seed, same weights and order: only the augmented images can make them differ
+    assert plain["train_accuracy"] != augmented["train_accuracy"]
