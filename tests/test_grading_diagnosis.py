@@ -225,6 +225,25 @@ def test_a_student_that_hangs_on_a_probe_costs_the_note_only():
     assert "test_adam_step" not in grading.mistakes
 
 
+def test_probes_stop_at_the_time_limit():
+    """A student whose function is slow on every call is probed only until the limit."""
+    calls = []
+
+    class Slow:  # stands in for the student's proxy
+        def __getattr__(self, name):
+            def function(*args, **kwargs):
+                calls.append(name)
+                time.sleep(0.05)
+                return 0.0
+
+            return function
+
+    cat = catalogue("02_schedules")
+    assert len(cat.probes["one_cycle"]()) > 10
+    assert cat.diagnose("one_cycle", Slow(), stop=time.monotonic() + 0.2) == []
+    assert 1 <= len(calls) <= 6, calls
+
+
 # -- what the student and the instructor read --------------------------------------------------
 def test_the_note_names_the_mistake_what_to_check_and_the_book_section(monkeypatch):
     cat = catalogue("01_optimizers")

@@ -18,7 +18,9 @@ grader only) catalogues the usual ways its functions go wrong::
 
 A mistake's wrong variant is the solution with ``edits`` applied (``(answer cell, old, new)``,
 as in ``autograder/cases.py``). ``PROBES`` gives, per graded function, inputs of the grader's
-own (a fresh set per call of the factory; never the hidden tests' inputs).
+own (a fresh set per call of the factory; never the hidden tests' inputs): ``probe(*args)`` calls
+the function itself, ``scenario(run)`` several (a backward pass on its own forward's cache, or
+only the documented part of a result).
 
 When a test cell fails, :meth:`Catalogue.explain` (in the grader's process) runs, for each
 student function the cell called, the reference and every variant on the probes, here, calls
@@ -295,14 +297,19 @@ class Catalogue:
                 found.append((m, got, want))
         return found
 
-    def diagnose(self, function: str, student, alive=lambda: True) -> list[Named]:
+    def diagnose(
+        self, function: str, student, alive=lambda: True, stop: float = float("inf")
+    ) -> list[Named]:
         """The mistakes the student's ``function`` (called through the proxy) matches;
-        nothing if the student's process stopped on a probe (``alive()`` false)."""
+        nothing if the student's process stopped on a probe (``alive()`` false) or the time
+        ``stop`` (``time.monotonic()``) came first."""
         candidates = self.candidates(function)
         if not candidates:
             return []
         outputs = []
         for p in self.probes[function]():
+            if time.monotonic() >= stop:
+                return []
             try:
                 outputs.append(p.run(student, function))
             except Exception:  # the student's code raised (StudentFailure), or a bad value
@@ -332,7 +339,7 @@ class Catalogue:
 
         for function in dict.fromkeys(f for functions in failed.values() for f in functions):
             if alive() and time.monotonic() < stop:
-                by_function[function] = self.diagnose(function, student, alive)
+                by_function[function] = self.diagnose(function, student, alive, stop)
         named = {}
         for cell, functions in failed.items():
             found: dict[str, Named] = {}  # one note per mistake, on its own function if called
