@@ -143,10 +143,13 @@ def _plot(path: Path, rows: list[dict], table: list[dict], mistakes: list[dict])
     import matplotlib.pyplot as plt
 
     questions = [e for e in table if e["question"] != "TOTAL"]
-    height = 0.45 * max(len(questions), len(mistakes)) + 2.5
-    fig, (left, right, named) = plt.subplots(
-        1, 3, figsize=(18, height), gridspec_kw={"width_ratios": [1, 0.8, 1]}
+    top, bottom = 0.45 * len(questions) + 2.5, 0.4 * max(len(mistakes), 1) + 1.5
+    fig, axes = plt.subplot_mosaic(
+        [["left", "right"], ["named", "named"]],
+        figsize=(12, top + bottom),
+        height_ratios=[top, bottom],
     )
+    left, right, named = axes["left"], axes["right"], axes["named"]
     names = [e["question"] for e in questions]
     zero = [e["zero"] for e in questions]
     partial = [e["partial"] for e in questions]
@@ -170,16 +173,15 @@ def _plot(path: Path, rows: list[dict], table: list[dict], mistakes: list[dict])
     right.set_ylabel("students")
     right.set_title("total score")
     if mistakes:
-        labels = [f"{m['function']}: {m['title']}" for m in mistakes]
+        labels = [f"{m['function']}: {m['title']}" for m in mistakes]  # the full width
         named.barh(labels, [m["students"] for m in mistakes], color="#9467bd")
         named.invert_yaxis()
         named.set_xlabel("students")
         named.xaxis.get_major_locator().set_params(integer=True)
-        named.tick_params(axis="y", labelsize=8)
     else:
         named.text(0.5, 0.5, "no named mistakes", ha="center", va="center")
         named.set_axis_off()
-    named.set_title("named mistakes")
+    named.set_title("named mistakes (students whose code matched each)")
     fig.tight_layout()
     tmp = path.with_name(f".{path.name}.tmp.png")
     fig.savefig(tmp, dpi=80)
