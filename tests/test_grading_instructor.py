@@ -237,6 +237,8 @@ def test_manual_score_counts_and_survives_a_regrade(canvas, formgrader):
     assert again.returncode == 0, again.stderr[-2000:]
     assert "resuming: 3 students already graded" in again.stdout  # nothing changed: none graded
     rows = rows_of(out / "grades.csv")
+    page = (out / "feedback" / "101" / f"{A}.html").read_text()  # remade: it shows the total
+    assert f"Score: {float(rows['101']['score'])} / {float(rows['101']['max_score'])}" in page
     assert float(rows["101"]["score"]) == float(before["101"]["score"]) + points
     assert rows["101"]["manual_score"] == f"{points:g}"
     canvas_rows = list(csv.reader(io.StringIO((out / "canvas_grades.csv").read_text())))

@@ -166,10 +166,19 @@ def max_scores(db: Path, assignment: str) -> tuple[float, dict[str, float]]:
 _FEEDBACK_APPS: dict = {}
 
 
-def _feedback(course: Path, db: Path, task: dict) -> Path:
+def write_feedback(course: Path, db_url: str, assignment: str, student: str, target: Path) -> None:
+    """nbgrader's feedback HTML for ``student`` from the course directory ``course`` (its
+    ``autograded/`` copy) and the gradebook ``db_url``, copied into ``target``."""
+    produced = _feedback(course, db_url, {"assignment": assignment, "student_id": student})
+    target.mkdir(parents=True, exist_ok=True)
+    for html in produced.glob("*.html"):
+        shutil.copy(html, target / html.name)
+
+
+def _feedback(course: Path, db_url: str, task: dict) -> Path:
     """nbgrader's feedback HTML (hidden tests are not in the notebook: nothing to remove).
 
-    One GenerateFeedback app is kept per worker process and pointed at each student's course
+    One GenerateFeedback app is kept per process and pointed at each student's course
     directory in turn: building it compiles the HTML templates, which costs more than the
     rendering itself."""
     from nbgrader.converters import GenerateFeedback
@@ -177,7 +186,7 @@ def _feedback(course: Path, db: Path, task: dict) -> Path:
 
     app = _FEEDBACK_APPS.get("app")
     if app is None:
-        config = workspace_config(course, db_path=db)
+        config = workspace_config(course, db_path=course / "gradebook.db")
         # the student's markdown and outputs are hostile: no script, handler or iframe
         # (nbgrader's feedback template ignores sanitize_html: sanitize the cells themselves)
         from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
@@ -192,7 +201,7 @@ def _feedback(course: Path, db: Path, task: dict) -> Path:
         app.log.setLevel(logging.ERROR)
         _FEEDBACK_APPS["app"] = app
     app.coursedir.root = str(course)
-    app.coursedir.db_url = "sqlite:///" + str(db)
+    app.coursedir.db_url = db_url
     app.coursedir.assignment_id, app.coursedir.student_id = task["assignment"], task["student_id"]
     app.start()
     return course / "feedback" / task["student_id"] / task["assignment"]
@@ -259,11 +268,9 @@ def grade_student(task: dict) -> dict:
         notes += report["notes"]
         row["mistakes"] = report.get("mistakes", {})  # named per failed cell (diagnose.py)
         if task.get("feedback_dir"):
-            produced = _feedback(course, db, task)
             target = Path(task["feedback_dir"])
-            target.mkdir(parents=True, exist_ok=True)
-            for html in produced.glob("*.html"):
-                shutil.copy(html, target / html.name)
+            write_feedback(course, f"sqlite:///{db}", assignment, student, target)
+            row["feedback_score"] = row["score"]  # the parent redoes it if the total differs
         row["message"] = "; ".join(notes)
     except Exception as exc:  # a grader failure must still give this student a row
         row.update(

@@ -45,7 +45,7 @@ from pathlib import Path
 
 import nbformat
 
-from optreg.grading.autograde import build_master, max_scores
+from optreg.grading.autograde import build_master, max_scores, write_feedback
 from optreg.grading.course import find_course_root, source_notebook
 from optreg.grading.gradebook import Course, record, register_assignment, set_due_date, totals
 from optreg.grading.grader import hidden_tests_path
@@ -313,9 +313,11 @@ def grade_class(run: GradingRun) -> list[dict]:
                 record(course, row, name=sub.name, timestamp=sub.submitted_at)
                 write_atomic(state_dir / f"{sub.student_id}.json", json.dumps(row))
                 finished[0] += 1
+                total = totals(course, run.assignment, sub.student_id)
+                to_grade = " (written answers to grade)" if total["needs_manual_grade"] else ""
                 run.log(
-                    f"[{finished[0]}/{len(todo)}] {sub.student_id}: {row['score']:g}/"
-                    f"{row['max_score']:g} {row['status']}"
+                    f"[{finished[0]}/{len(todo)}] {sub.student_id}: {total['score']:g}/"
+                    f"{total['max_score']:g} {row['status']}{to_grade}"
                 )
 
     threads = [threading.Thread(target=serve, args=(w,), daemon=True) for w in workers]
@@ -328,7 +330,7 @@ def grade_class(run: GradingRun) -> list[dict]:
         stopping.set()
         for w in workers:
             w.stop()
-    rows = [_with_totals(course, state_dir, s) for s in submissions]
+    rows = [_with_totals(run, course, state_dir, s) for s in submissions]
     write_atomic(run.out / "README.txt", LAYOUT.format(assignment=run.assignment, course=course))
     write_grades_csv(run.out / "grades.csv", rows)
     from optreg.grading.report import write_summary
@@ -356,17 +358,31 @@ Review and grade the written answers: cd autograder && nbgrader formgrader
 """
 
 
-def _with_totals(course: Course, state_dir: Path, sub: Submission) -> dict:
+def _with_totals(run: GradingRun, course: Course, state_dir: Path, sub: Submission) -> dict:
     """A finished student's row with the score the gradebook holds now (manual scores given
-    in the formgrader and the late penalty included)."""
+    in the formgrader and the late penalty included); the student's feedback is made again
+    from the course gradebook when it showed another total."""
     from nbgrader.api import MissingEntry
 
-    row = json.loads((state_dir / f"{sub.student_id}.json").read_text())
+    state = state_dir / f"{sub.student_id}.json"
+    row = json.loads(state.read_text())
     try:
         total = totals(course, row["assignment"], sub.student_id)
     except MissingEntry:  # another gradebook than the one graded into: record it there too
         record(course, row, name=row.get("name", ""), timestamp=row.get("submitted_at") or None)
         total = totals(course, row["assignment"], sub.student_id)
+    autograded = course.student_dir("autograded", sub.student_id, run.assignment)
+    if run.feedback and row.get("feedback_score", total["score"]) != total["score"]:
+        if autograded.is_dir():
+            write_feedback(
+                course.directory,
+                course.db_url,
+                run.assignment,
+                sub.student_id,
+                run.out / "feedback" / sub.student_id,
+            )
+            row["feedback_score"] = total["score"]
+            write_atomic(state, json.dumps(row))
     row["auto_score"] = row["score"]
     row.update(
         score=total["score"],
