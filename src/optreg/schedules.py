@@ -39,7 +39,6 @@ import numpy as np
 from optreg._validation import (
     check_choice,
     check_increasing,
-    check_int,
     check_length,
     check_non_negative,
     check_positive,
@@ -561,27 +560,25 @@ class ReduceLROnPlateau(Declared):
 # --------------------------------------------------------------------------- range test
 
 
-def _check_range_test_args(
-    min_lr: Any, max_lr: Any, num_steps: Any, smoothing: Any, divergence_factor: Any
-) -> tuple[float, float, int, float, float]:
-    min_lr = check_positive("min_lr", min_lr)
-    max_lr = check_positive("max_lr", max_lr)
-    if max_lr <= min_lr:
-        raise ValueError(f"max_lr must be > min_lr={min_lr!r}, got {max_lr!r}")
-    return (
-        min_lr,
-        max_lr,
-        check_int("num_steps", num_steps, minimum=2),
-        check_unit_interval_open_right("smoothing", smoothing),
-        check_range(
-            "divergence_factor",
-            divergence_factor,
-            1.0,
-            math.inf,
-            low_inclusive=False,
-            high_inclusive=False,
-        ),
-    )
+def _above_one(name: str, value: Any) -> float:
+    return check_range(name, value, 1.0, math.inf, low_inclusive=False, high_inclusive=False)
+
+
+#: the range test's arguments (``LearningRateRangeTest`` and the callback ``LearningRateFinder``)
+RANGE_TEST = (
+    Hyperparameter("min_lr", 1e-6, "> 0", "the first rate"),
+    Hyperparameter("max_lr", 10.0, "> min_lr", "the last rate", check_positive),
+    Hyperparameter("num_steps", 200, "integer >= 2", "steps of the sweep"),
+    Hyperparameter("smoothing", 0.98, "[0, 1)", "weight of the loss's running average"),
+    Hyperparameter("divergence_factor", 4.0, "> 1", "stop above this x the best loss", _above_one),
+)
+
+
+def check_range_test(values: dict[str, Any]) -> dict[str, Any]:
+    """``max_lr > min_lr``."""
+    if values["max_lr"] <= values["min_lr"]:
+        raise ValueError(f"max_lr must be > min_lr={values['min_lr']!r}, got {values['max_lr']!r}")
+    return values
 
 
 def smooth_losses(losses: Sequence[float], smoothing: float = 0.98) -> np.ndarray:
@@ -617,7 +614,7 @@ def suggest_learning_rate(
     return float(lrs[int(np.argmin(smoothed))]) / 10.0
 
 
-class LearningRateRangeTest:
+class LearningRateRangeTest(Declared):
     """Bookkeeping of the range test, shared by ``find_learning_rate`` and the Keras
     ``LearningRateFinder`` callback.
 
@@ -627,21 +624,13 @@ class LearningRateRangeTest:
     ``divergence_factor`` times its lowest value so far (training has diverged).
     """
 
-    def __init__(
-        self,
-        min_lr: float = 1e-6,
-        max_lr: float = 10.0,
-        num_steps: int = 200,
-        smoothing: float = 0.98,
-        divergence_factor: float = 4.0,
-    ) -> None:
-        (
-            self.min_lr,
-            self.max_lr,
-            self.num_steps,
-            self.smoothing,
-            self.divergence_factor,
-        ) = _check_range_test_args(min_lr, max_lr, num_steps, smoothing, divergence_factor)
+    hyperparameters = RANGE_TEST
+
+    @classmethod
+    def check_together(cls, values: dict[str, Any]) -> dict[str, Any]:
+        return check_range_test(values)
+
+    def __post_init__(self) -> None:
         self.schedule = np.geomspace(self.min_lr, self.max_lr, self.num_steps)
         self.lrs: list[float] = []
         self.losses: list[float] = []

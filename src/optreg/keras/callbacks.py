@@ -231,7 +231,7 @@ PerformanceScheduler = ReduceLROnPlateau
 
 
 @_register
-class LearningRateFinder(keras.callbacks.Callback):
+class LearningRateFinder(Declared, keras.callbacks.Callback):
     """The learning-rate range test on a Keras model (``optreg.schedules.find_learning_rate``).
 
     Before each batch the learning rate is set to the next rate of the geometric sweep from
@@ -246,22 +246,18 @@ class LearningRateFinder(keras.callbacks.Callback):
     (``optreg.schedules.suggest_learning_rate``: the smoothed minimum / 10) and call ``plot()``.
     """
 
-    def __init__(
-        self,
-        min_lr: float = 1e-6,
-        max_lr: float = 10.0,
-        num_steps: int = 200,
-        smoothing: float = 0.98,
-        divergence_factor: float = 4.0,
-    ) -> None:
-        super().__init__()
-        self._settings = (min_lr, max_lr, num_steps, smoothing, divergence_factor)
-        self.test = np_schedules.LearningRateRangeTest(*self._settings)  # validates early
-        self._saved: tuple[list[np.ndarray], list[np.ndarray], float] | None = None
+    hyperparameters = np_schedules.RANGE_TEST
 
-    def get_config(self) -> dict[str, Any]:
-        names = ("min_lr", "max_lr", "num_steps", "smoothing", "divergence_factor")
-        return dict(zip(names, self._settings, strict=True))
+    @classmethod
+    def check_together(cls, values: dict[str, Any]) -> dict[str, Any]:
+        return np_schedules.check_range_test(values)
+
+    def init_base(self) -> None:
+        keras.callbacks.Callback.__init__(self)
+
+    def __post_init__(self) -> None:
+        self.test = np_schedules.LearningRateRangeTest(**self.get_config())
+        self._saved: tuple[list[np.ndarray], list[np.ndarray], float] | None = None
 
     @property
     def lrs(self) -> np.ndarray:
@@ -290,7 +286,7 @@ class LearningRateFinder(keras.callbacks.Callback):
         _check_settable_learning_rate(optimizer, "LearningRateFinder")
         if not optimizer.built:
             optimizer.build(self.model.trainable_variables)
-        self.test = np_schedules.LearningRateRangeTest(*self._settings)
+        self.test = np_schedules.LearningRateRangeTest(**self.get_config())
         self._saved = (
             [ops.convert_to_numpy(w).copy() for w in self.model.weights],
             [ops.convert_to_numpy(v).copy() for v in optimizer.variables],
