@@ -170,7 +170,36 @@ def _resolve_mode(monitor: str, mode: str) -> str:
     )
 
 
-class EarlyStopping:
+def _abs_finite(name: str, value: Any) -> float:
+    """``abs(value)``, as Keras takes it, finite."""
+    value = abs(float(value))
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return value
+
+
+#: ``EarlyStopping``'s arguments, Keras' (less ``verbose``); ``mode="auto"`` is decided from
+#: ``monitor``'s name
+EARLY_STOPPING = (
+    Hyperparameter("monitor", "val_loss", "a name in the logs", "the metric", lambda _, v: v),
+    Hyperparameter("min_delta", 0.0, "finite (its abs)", "the smallest improvement", _abs_finite),
+    Hyperparameter("patience", 0, "integer >= 0", "epochs without improvement before stopping"),
+    Hyperparameter(
+        "mode",
+        "auto",
+        "auto, min or max",
+        "auto: from monitor's name",
+        lambda name, value: check_choice(name, value, ("auto", "min", "max")),
+    ),
+    Hyperparameter("baseline", None, "a number or None", "a value to beat", lambda _, v: v),
+    Hyperparameter(
+        "restore_best_weights", False, "true or false", "keep the best", lambda _, v: bool(v)
+    ),
+    Hyperparameter("start_from_epoch", 0, "integer >= 0", "epochs before any stop"),
+)
+
+
+class EarlyStopping(Declared):
     """Stop training when ``monitor`` has stopped improving, with Keras' rules.
 
     Call ``update(value, weights)`` once per epoch with the monitored value of that epoch
@@ -194,26 +223,13 @@ class EarlyStopping:
     minimized, ``accuracy``/``acc``/``auc`` maximized.
     """
 
-    def __init__(
-        self,
-        monitor: str = "val_loss",
-        min_delta: float = 0.0,
-        patience: int = 0,
-        mode: str = "auto",
-        baseline: float | None = None,
-        restore_best_weights: bool = False,
-        start_from_epoch: int = 0,
-    ) -> None:
-        check_choice("mode", mode, ("auto", "min", "max"))
-        self.monitor = monitor
-        self.mode = _resolve_mode(monitor, mode)
-        self.min_delta = abs(float(min_delta))  # Keras takes abs(min_delta) as well
-        if not math.isfinite(self.min_delta):
-            raise ValueError(f"min_delta must be finite, got {min_delta!r}")
-        self.patience = check_int("patience", patience, 0)
-        self.baseline = baseline
-        self.restore_best_weights = bool(restore_best_weights)
-        self.start_from_epoch = check_int("start_from_epoch", start_from_epoch, 0)
+    hyperparameters = EARLY_STOPPING
+
+    @classmethod
+    def check_together(cls, values: dict[str, Any]) -> dict[str, Any]:
+        return {**values, "mode": _resolve_mode(values["monitor"], values["mode"])}
+
+    def __post_init__(self) -> None:
         self.reset()
 
     def reset(self) -> None:
