@@ -27,7 +27,6 @@ from typing import Any
 
 import numpy as np
 
-from optreg._validation import check_positive
 from optreg.hyperparameters import Declared, Hyperparameter
 
 __all__ = [
@@ -170,7 +169,7 @@ def normalization_input_gradient(
 # --------------------------------------------------------------------------------------------
 
 
-class Standardizer:
+class Standardizer(Declared):
     """Rescale inputs to zero mean and unit variance with statistics fitted on training data.
 
         mean = mean(x_train),   std = sqrt(var(x_train))     (over ``axis``, the sample axis)
@@ -183,9 +182,12 @@ class Standardizer:
     *reduced* (NumPy's convention): ``axis=0`` gives one mean and one std per feature.
     """
 
-    def __init__(self, axis: int | Sequence[int] = 0, epsilon: float = 1e-7) -> None:
-        self.axis = axis
-        self.epsilon = check_positive("epsilon", epsilon)
+    hyperparameters = (
+        Hyperparameter("axis", 0, "int or list of ints", "the axes reduced", lambda _, v: v),
+        Hyperparameter("epsilon", 1e-7, "> 0", "the floor of the divisor"),
+    )
+
+    def __post_init__(self) -> None:
         self.mean: np.ndarray | None = None
         self.std: np.ndarray | None = None
 
