@@ -314,7 +314,7 @@ def grade_class(run: GradingRun) -> list[dict]:
                 write_atomic(state_dir / f"{sub.student_id}.json", json.dumps(row))
                 finished[0] += 1
                 total = totals(course, run.assignment, sub.student_id)
-                to_grade = " (written answers to grade)" if total["needs_manual_grade"] else ""
+                to_grade = " (to review in the formgrader)" if total["needs_manual_grade"] else ""
                 run.log(
                     f"[{finished[0]}/{len(todo)}] {sub.student_id}: {total['score']:g}/"
                     f"{total['max_score']:g} {row['status']}{to_grade}"
@@ -354,7 +354,9 @@ canvas_grades.csv, moodle_grades.csv   (with --export) the LMS's grade-import fi
 .grading/                   working files of the grading run (state, logs, unpacked zip)
 
 The course's nbgrader gradebook: {course.db_url}
-Review and grade the written answers: cd autograder && nbgrader formgrader
+Review and grade the written answers in nbgrader's formgrader: cd autograder && jupyter server
+(open the URL it prints, then /formgrader); run the same optreg grade command again afterwards
+to bring the manual scores into grades.csv, the feedback and the LMS files.
 """
 
 
