@@ -65,3 +65,44 @@ def test_sequences():
         v.check_increasing("boundaries", [])
     with pytest.raises(ValueError, match="values must have length 3, got 2"):
         v.check_length("values", [1, 2], 3)
+
+
+def test_a_declared_class_derives_signature_checks_config_and_table():
+    import inspect
+
+    from optreg.hyperparameters import REQUIRED, Declared, Hyperparameter
+
+    class Clip(Declared):
+        """Clip to [low, high]."""
+
+        hyperparameters = (
+            Hyperparameter("low", REQUIRED, "real", "lower bound"),
+            Hyperparameter("high", 1.0, "real", "upper bound"),
+            Hyperparameter("strict", False, "True or False", "reject equal bounds"),
+        )
+
+        @classmethod
+        def check_together(cls, values):
+            if values["low"] > values["high"]:
+                raise ValueError(f"low must be <= high, got {values['low']} > {values['high']}")
+            return values
+
+        def __post_init__(self):
+            self.width = self.high - self.low
+
+    assert str(inspect.signature(Clip)) == "(low, high=1.0, strict=False) -> None"
+    clip = Clip(0, high=2)
+    assert (clip.low, clip.high, clip.strict, clip.width) == (0.0, 2.0, False, 2.0)
+    assert isinstance(clip.low, float) and Clip(**clip.get_config()).get_config() == {
+        "low": 0.0, "high": 2.0, "strict": False}  # fmt: skip
+    with pytest.raises(TypeError, match="low"):
+        Clip()
+    with pytest.raises(ValueError, match="strict must be True or False, got 1"):
+        Clip(0, strict=1)
+    with pytest.raises(ValueError, match="high must be finite"):
+        Clip(0, float("inf"))
+    with pytest.raises(ValueError, match="low must be <= high"):
+        Clip(3)
+    assert "| `low` | required | real | lower bound |" in Clip.__doc__
+    with pytest.raises(ValueError, match="allowed must be one of"):
+        Hyperparameter("x", 0, "sort of positive", "no such range")
