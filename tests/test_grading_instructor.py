@@ -435,3 +435,51 @@ def test_output_for_students_reveals_no_solution(tmp_path):
     feedback = sorted(str(p.relative_to(out / "feedback")) for p in (out / "feedback").rglob("*"))
     assert feedback == ["gone", f"gone/{A}.html", "st", f"st/{A}.html"]
     assert "FOR THE STUDENTS" in (out / "README.txt").read_text()
+
+
+def test_exchange_collect_then_grade_the_submitted_folder(tmp_path):
+    """nbgrader's exchange: release_assignment, a student's fetch_assignment and submit,
+    collect, then ``optreg grade`` on the course's own ``submitted/`` (its time kept, its
+    files left as nbgrader wrote them)."""
+    root = course_copy(tmp_path)
+    shutil.copytree(ROOT / "exercises" / A, root / "exercises" / A)
+    exchange = tmp_path / "exchange"
+    exchange.mkdir(mode=0o777)
+    workspace = root / "autograder" / "workspace"
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "OPTREG_COURSE_DIR": str(workspace),
+    }
+
+    def nbgrader(cwd: Path, *args: str) -> None:
+        done = subprocess.run(
+            [NBGRADER, *args, f"--Exchange.root={exchange}"],
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+
+    nbgrader(root / "autograder", "release_assignment", A)
+    student = tmp_path / "student"
+    student.mkdir()
+    nbgrader(student, "fetch_assignment", A, "--course", "optreg")
+    cases.write_notebook(cases.student_notebook(ROOT, A), student / A / f"{A}.ipynb")
+    nbgrader(student, "submit", A, "--course", "optreg")
+    nbgrader(root / "autograder", "collect", A)
+    submitted = workspace / "submitted"
+    (who,) = [p.name for p in submitted.iterdir()]
+    folder = submitted / who / A
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    assert "timestamp.txt" in before
+    done = grade(root, submitted, tmp_path / "out")
+    assert done.returncode == 0, done.stderr[-2000:]
+    row = rows_of(tmp_path / "out" / "grades.csv")[who]
+    assert row["status"] == "graded" and float(row["auto_score"]) > 0
+    assert row["submitted_at"] == before["timestamp.txt"].decode().strip()
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before  # untouched
+    again = grade(root, submitted, tmp_path / "out")
+    assert "resuming: 1 students already graded" in again.stdout

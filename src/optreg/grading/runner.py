@@ -251,6 +251,16 @@ def grade_class(run: GradingRun) -> list[dict]:
     uid_base = _uid_base()
     index = {s.student_id: i for i, s in enumerate(submissions)}
 
+    fingerprints = {s.student_id: submission_fingerprint(s) for s in submissions}
+
+    def submitted_dir(sub: Submission) -> Path:
+        return course.student_dir("submitted", sub.student_id, run.assignment)
+
+    def collected(sub: Submission) -> bool:  # graded from the course's own submitted/ folder
+        return sub.notebook is not None and submitted_dir(sub).resolve() in (
+            sub.notebook.resolve().parents
+        )
+
     def task_for(sub: Submission) -> dict:
         return {
             "student_id": sub.student_id,
@@ -262,7 +272,7 @@ def grade_class(run: GradingRun) -> list[dict]:
             "master_db": str(master_db),
             "release_nb": str(release_nb),
             "feedback_dir": str(run.out / "feedback" / sub.student_id) if run.feedback else "",
-            "submitted_dir": str(course.student_dir("submitted", sub.student_id, run.assignment)),
+            "submitted_dir": "" if collected(sub) else str(submitted_dir(sub)),
             "autograded_dir": str(course.student_dir("autograded", sub.student_id, run.assignment)),
             "timestamp": sub.submitted_at,
             "timeout": run.timeout,
@@ -305,7 +315,7 @@ def grade_class(run: GradingRun) -> list[dict]:
                 submitted_at=sub.submitted_at or "",
                 late=sub.late,
                 tests_fingerprint=tests_fp,
-                submission_fingerprint=submission_fingerprint(sub),
+                submission_fingerprint=fingerprints[sub.student_id],
             )
             if run.feedback and row["status"] != "graded":
                 write_status_page(run.out / "feedback" / sub.student_id, row)
