@@ -99,6 +99,19 @@ def test_glued_numbers_are_defined_by_the_chapter_code(name):
     assert not missing, f"{name}: glued names without a glue() call: {missing}"
 
 
+@pytest.mark.parametrize(
+    "name", CHAPTERS + ["labs/lab1_optimizers", "labs/lab2_normalization_regularization"]
+)
+def test_no_section_or_paragraph_is_repeated(name):
+    """A cell copied over another (a bad merge or notebook edit) shows up as a repeated level-2
+    title or a repeated paragraph of text."""
+    titles = [title for title, _ in sections(markdown(name))]
+    assert len(titles) == len(set(titles)), f"{name}: repeated sections {titles}"
+    paragraphs = [p.strip() for p in markdown(name).split("\n\n") if len(p.strip()) > 200]
+    repeated = {p[:80] for p in paragraphs if paragraphs.count(p) > 1}
+    assert not repeated, f"{name}: repeated paragraphs {sorted(repeated)}"
+
+
 # ---------------------------------------------------------------------------- the built HTML
 
 
