@@ -1169,10 +1169,11 @@ def attack_class(root: Path, folder: Path, assignment: str = "02_schedules") -> 
     that are symbolic links); returns {student: expected (status, score)}."""
     name = f"{assignment}.ipynb"
     source, _ = load_pair(root, assignment)
-    total = sum(
+    total = sum(  # the autograded cells (a written answer waits for a person)
         c.metadata["nbgrader"]["points"]
         for c in source.cells
         if c.metadata.get("nbgrader", {}).get("grade")
+        and not c.metadata["nbgrader"].get("solution")
     )
     expect = {"full": ("graded", total)}
     write_notebook(student_notebook(root, assignment), folder / "full" / name)

@@ -401,9 +401,12 @@ def test_a_partial_mistake_costs_only_its_cell_and_fails_a_visible_check(
     failed = sorted(g for g, v in grading.verdicts.items() if not v.passed)
     assert failed == sorted(failing), f"{label}: lost {failed}"
     for grade_id in failing:
-        assert not grading.verdicts[grade_id].messages[0].startswith("hidden test"), (
+        messages = grading.verdicts[grade_id].messages
+        assert not messages[0].startswith("hidden test"), (
             f"{label}: only a hidden test of {grade_id} fails"
         )
+        # the hidden checks ran although a visible one had failed, and say so by name
+        assert any(m.startswith(f"hidden test {grade_id}") for m in messages[1:]), messages
 
 
 def test_cases_partial_names_mutants():

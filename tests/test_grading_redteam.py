@@ -116,37 +116,46 @@ def piecewise_constant(step, boundaries, values):
     return values[-1]
 """,
     "one_cycle": """
-import math as _m
-def one_cycle(step, total_steps, max_lr, start_lr=None, last_lr=None):
-    h = _m.floor(0.45 * total_steps)
-    start = max_lr / 10 if start_lr is None else start_lr
-    last = start / 1000 if last_lr is None else last_lr
-    if step <= h:
-        return start + (max_lr - start) * step / h
-    if step <= 2 * h:
-        return max_lr + (start - max_lr) * (step - h) / h
-    if step <= total_steps:
+def one_cycle(step, total_steps, max_learning_rate, initial_learning_rate=None,
+              final_learning_rate=None):
+    h = (total_steps - round(total_steps / 10)) // 2
+    start = max_learning_rate / 10 if initial_learning_rate is None else initial_learning_rate
+    last = start / 1000 if final_learning_rate is None else final_learning_rate
+    if step >= total_steps:
+        return last
+    if step >= 2 * h:
         return start + (last - start) * (step - 2 * h) / (total_steps - 2 * h)
-    return last
+    if step >= h:
+        return max_learning_rate + (start - max_learning_rate) * (step - h) / h
+    return start + (max_learning_rate - start) * step / h
 """,
     "plateau_step": """
-def plateau_step(state, val_loss, factor=0.5, patience=2, min_delta=0.0, min_lr=0.0):
+def plateau_step(state, val_loss, factor=0.1, patience=10, min_delta=1e-4, cooldown=0,
+                 min_lr=0.0):
     new = dict(state)
+    if new["cooldown_counter"] > 0:
+        new["cooldown_counter"] -= 1
+        new["wait"] = 0
     if val_loss < new["best"] - min_delta:
         new["best"], new["wait"] = val_loss, 0
-    else:
+    elif new["cooldown_counter"] == 0:
         new["wait"] += 1
-        if new["wait"] >= patience:
-            new["lr"], new["wait"] = max(new["lr"] * factor, min_lr), 0
+        if new["wait"] >= patience and new["lr"] > min_lr:
+            new["lr"] = max(new["lr"] * factor, min_lr)
+            new["cooldown_counter"], new["wait"] = cooldown, 0
     return new
 """,
     "lr_range_suggestion": """
 import numpy as _np
-def lr_range_suggestion(lrs, losses):
-    losses = list(losses)
-    n = next((i for i, v in enumerate(losses) if not _np.isfinite(v)), len(losses))
-    best = min(range(n), key=lambda i: (losses[i], i))
-    return float(lrs[best]) / 10
+def lr_range_suggestion(lrs, losses, smoothing=0.98):
+    weights, smoothed = 0.0, []
+    running = 0.0
+    for loss in losses:
+        running = smoothing * running + (1 - smoothing) * float(loss)
+        weights = smoothing * weights + (1 - smoothing)
+        value = running / weights
+        smoothed.append(value if _np.isfinite(value) else _np.inf)
+    return float(lrs[int(_np.argmin(smoothed))]) / 10
 """,
 }
 
@@ -274,7 +283,9 @@ def test_class_is_graded_despite_a_surrogate_grade_id(schedules):
     result, out = schedules
     assert result.returncode == 0, result.stderr[-2000:]
     rows = _rows(out)
-    assert rows["victim"]["score"] == "10", rows["victim"]
+    assert float(rows["victim"]["score"]) == float(rows["victim"]["max_score"]) - 2, rows[
+        "victim"
+    ]  # every autograded point; the written answer (2 points) waits for a person
     assert rows["surrogate"]["score"] == "0", rows["surrogate"]
 
 

@@ -59,7 +59,7 @@ def test_one_row_per_student(graded):
     assert list(rows[0]) == CSV_COLUMNS
     assert sorted(r["student_id"] for r in rows) == sorted(expect)
     assert {r["assignment"] for r in rows} == {ASSIGNMENT}
-    assert {r["max_score"] for r in rows} == {"10"}
+    assert {r["max_score"] for r in rows} == {"12"}  # 10 autograded + a 2-point written answer
 
 
 @pytest.mark.parametrize(
@@ -133,7 +133,8 @@ def test_feedback_shows_results_but_no_hidden_tests(graded):
         )
     )
     # the failing test and its message (the visible assertion of piecewise_constant here)
-    assert "AssertionError: got [0.1, 0.01, 0.01" in wrong
+    assert "AssertionError: test_piecewise_constant (2 points) failed:" in wrong
+    assert "got [0.1, 0.01, 0.01" in wrong
     # and the hidden tests' verdict, computed by the grader
     assert "piecewise_constant(step=0, boundaries=[0]" in wrong
     assert re.search(r"Score:\s*0(\.0)?\s*/\s*2", wrong), "per-test scores are shown"
