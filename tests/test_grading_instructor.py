@@ -271,10 +271,13 @@ def test_moodle_zip_folders_with_spaces_and_flat_files(tmp_path):
         member(zf, f"Jane Doe_202_assignsubmission_file_/{A}.ipynb", notebook(False), BEFORE)
         member(zf, f"Ana María López_203_assignsubmission_file_{A}.ipynb", notebook(), AFTER)
     out = tmp_path / "out"
-    done = grade(root, archive, out, "--export", "moodle")
+    done = grade(root, archive, out, "--export", "moodle", "--due", DUE)
     assert done.returncode == 0, done.stderr[-3000:]
     rows = rows_of(out / "grades.csv")
     assert sorted(rows) == ["201", "202", "203"]
+    # Moodle's names carry no late flag: the zip entry's time against the due date decides
+    assert rows["203"]["late"] == "yes" and rows["201"]["late"] == "no"
+    assert rows["203"]["late_penalty"] == "0"  # the configured method: none
     assert rows["201"]["name"] == rows["202"]["name"] == "Jane Doe"
     assert rows["203"]["name"] == "Ana María López"
     sheet = list(csv.reader(io.StringIO((out / "moodle_grades.csv").read_text(encoding="utf-8"))))

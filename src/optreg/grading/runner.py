@@ -402,6 +402,7 @@ def _with_totals(run: GradingRun, course: Course, state_dir: Path, sub: Submissi
         manual_score=total["manual_score"],
         late_penalty=total["late_penalty"],
         needs_manual_grade=total["needs_manual_grade"],
+        late=bool(row.get("late")) or total["seconds_late"] > 0,  # the LMS's flag or the due date
     )
     return row
 
