@@ -155,8 +155,8 @@ def record(course: Course, row: dict, *, name: str = "", timestamp: str | None =
                 else:  # missing or refused: nothing to grade, as nbgrader scores a missing file
                     grade.auto_score = 0.0
                 # SaveAutoGrades' rule: review a cell that has a manual score or no automatic one
-                grade.needs_manual_grade = grade.manual_score is not None or (
-                    grade.auto_score is None and row["status"] != "missing"
+                grade.needs_manual_grade = (
+                    grade.manual_score is not None or grade.auto_score is None
                 )
             for comment in notebook.comments:
                 comment.auto_comment = saved["comments"].get(comment.name)
