@@ -56,7 +56,12 @@ def written_points(root: Path, assignment: str) -> dict[str, float]:
 # Mistakes that must cost exactly the cells named in MUTANTS, each failing a visible check there
 # (points split by what is checked: issue 17); tests/test_exercise_coverage.py checks both.
 PARTIAL = {
-    "05_regularization": ["l2_gradient_missing_factor_2", "l1_gradient_nonzero_at_zero"],
+    "05_regularization": [
+        "l2_gradient_missing_factor_2",
+        "l1_gradient_nonzero_at_zero",
+        "dropout_without_rescaling",
+        "dropout_mask_rescaled",
+    ],
     "03_initialization": ["grads_without_tanh_derivative", "grads_dW2_transposed"],
     "04_normalization": [
         "bn_dgamma_summed_to_scalar",
@@ -479,6 +484,17 @@ MUTANTS = {
             "dropout_without_rescaling",
             [("dropout", "x * mask / (1 - rate), mask", "x * mask, mask")],
             ["test_dropout_forward"],
+        ),
+        (
+            "dropout_mask_rescaled",  # a partial mistake: y right, the mask holds 1 / (1 - rate)
+            [
+                (
+                    "dropout",
+                    "return x * mask / (1 - rate), mask",
+                    "return x * mask / (1 - rate), mask / (1 - rate)",
+                )
+            ],
+            ["test_dropout_mask"],
         ),
         (
             "dropout_at_inference",

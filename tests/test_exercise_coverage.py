@@ -114,7 +114,7 @@ OUTPUTS: dict[str, dict[str, object]] = {
         "l1_gradient": "test_l1",
         "l2_penalty": "test_l2",
         "l2_gradient": "test_l2",
-        "dropout_forward": [("y", "test_dropout_forward"), ("mask", "test_dropout_forward")],
+        "dropout_forward": [("y", "test_dropout_forward"), ("mask", "test_dropout_mask")],
         "dropout_backward": "test_dropout_backward",
         "max_norm": "test_max_norm",
         "clip_by_value": "test_clip_by_value",

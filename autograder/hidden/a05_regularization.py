@@ -34,8 +34,8 @@ def test_l2(student):
         close(pure(student.l2_gradient, w, lam), 2 * lam * w, "l2_gradient " + what, rtol=1e-9)
 
 
-@grades("test_dropout_forward", points=3)
-def test_dropout_forward(student):
+def dropout_cases(student):
+    """(what, x, y, mask, the mask again with the same seed, rate, seed) of each training case."""
     for seed, shape, rate in [(4, (120, 150), 0.5), (5, (3, 40, 50), 0.2), (6, (9000,), 0.8)]:
         x = uniform(seed + 1000, shape, 0.5, 1.5)  # not the mask's random stream
         out = pure(student.dropout_forward, x, rate, np.random.default_rng(seed), True)
@@ -45,9 +45,46 @@ def test_dropout_forward(student):
         again = student.dropout_forward(x, rate, np.random.default_rng(seed), True)
         what = f"dropout_forward(rate={rate}) on shape {shape}"
         y, mask = as_array(out[0], what + ": y"), as_array(out[1], what + ": mask")
-        equal(y.shape, shape, what + ": shape of y")
-        equal(mask.shape, shape, what + ": shape of mask")
+        yield what, x, y, mask, again, rate, seed
+
+
+def plain_cases(student, x, rate, seed):
+    """dropout_forward's outputs in inference mode and with rate 0 (both must be the identity)."""
+    for training, r in [(False, rate), (True, 0.0)]:
+        yield (
+            f"dropout_forward(rate={r}, training={training})",
+            student.dropout_forward(x, r, np.random.default_rng(seed), training),
+        )
+
+
+@grades("test_dropout_forward", points=2)
+def test_dropout_forward(student):
+    for what, x, y, _mask, _, rate, seed in dropout_cases(student):
+        equal(y.shape, x.shape, what + ": shape of y")
+        kept = y != 0  # x > 0: y is 0 (dropped) or x / (1 - rate), whatever the mask says
+        close(
+            y * kept, x * kept / (1 - rate), what + ": y (kept entries x / (1 - rate))", rtol=1e-9
+        )
+        share = kept.mean()
+        check(
+            abs(share - (1 - rate)) < 0.03,
+            f"{what}: expected a fraction {1 - rate:.2f} of y kept, got {share:.4f}",
+        )
+        ratio = y.sum() / x.sum()
+        check(
+            abs(ratio - 1) < 0.1,
+            f"{what}: the expected value must be preserved (sum(y)/sum(x) = {ratio:.3f})",
+        )
+        for label, plain in plain_cases(student, x, rate, seed):
+            close(plain[0], x, f"{label}: y must equal x", rtol=0.0, atol=0.0)
+
+
+@grades("test_dropout_mask", points=1)
+def test_dropout_mask(student):
+    for what, x, y, mask, again, rate, seed in dropout_cases(student):
+        equal(mask.shape, x.shape, what + ": shape of mask")
         check(np.isin(mask, [0.0, 1.0]).all(), what + ": the mask must hold only 0.0 and 1.0")
+        check(np.array_equal(mask, y != 0), what + ": the mask must be 1.0 exactly where y keeps x")
         check(
             np.array_equal(mask, as_array(again[1], what)),
             what + ": the same rng seed must give the same mask",
@@ -57,28 +94,8 @@ def test_dropout_forward(student):
             abs(kept - (1 - rate)) < 0.03,
             f"{what}: expected a fraction {1 - rate:.2f} of entries kept, got {kept:.4f}",
         )
-        close(y, x * mask / (1 - rate), what + ": y (kept entries divided by 1 - rate)", rtol=1e-9)
-        ratio = y.sum() / x.sum()
-        check(
-            abs(ratio - 1) < 0.1,
-            f"{what}: the expected value must be preserved (sum(y)/sum(x) = {ratio:.3f})",
-        )
-        for training, r in [(False, rate), (True, 0.0)]:
-            plain = student.dropout_forward(x, r, np.random.default_rng(seed), training)
-            close(
-                plain[0],
-                x,
-                f"dropout_forward(rate={r}, training={training}): y must equal x",
-                rtol=0.0,
-                atol=0.0,
-            )
-            close(
-                plain[1],
-                np.ones(shape),
-                f"dropout_forward(rate={r}, training={training}): mask must be ones",
-                rtol=0.0,
-                atol=0.0,
-            )
+        for label, plain in plain_cases(student, x, rate, seed):
+            close(plain[1], np.ones(x.shape), f"{label}: mask must be ones", rtol=0.0, atol=0.0)
 
 
 @grades("test_dropout_backward", points=1)

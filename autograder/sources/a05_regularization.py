@@ -93,7 +93,7 @@ CELLS = [
     """,
     ),
     md(r"""
-    ## 2. Inverted dropout (3 + 1 points)
+    ## 2. Inverted dropout (2 + 1 + 1 points)
 
     During training, dropout zeroes each activation independently with probability `rate`.
     *Inverted* dropout also divides the survivors by the keep probability $1 - \text{rate}$, so
@@ -109,7 +109,7 @@ CELLS = [
     *The grader also checks:* other shapes (1-D to 3-D) and rates (0.2 to 0.8), the mask's
     values, fraction and reproducibility, `y` exactly `x * mask / (1 - rate)`, the expected
     value preserved, inference and `rate == 0`, `dropout_backward` with `rate == 0`, and that
-    `x` is not modified.
+    `x` is not modified. `y` (2 points) and the mask (1 point) are graded in separate cells.
     """),
     solution(
         "dropout",
@@ -134,20 +134,35 @@ CELLS = [
     tests(
         "test_dropout_forward",
         """
-    # tests: dropout_forward on a 100x150 batch
+    # tests: dropout_forward: y, on a 100x150 batch
     x = np.random.default_rng(1).uniform(0.5, 1.5, (100, 150))
     given = x.copy()
     y, mask = dropout_forward(x, 0.3, np.random.default_rng(0), training=True)
-    assert np.shape(y) == np.shape(mask) == (100, 150), f"expected shapes (100, 150), got {np.shape(y)}, {np.shape(mask)}"
-    assert set(np.unique(mask)) <= {0.0, 1.0}, "the mask must hold 0.0 and 1.0 only"
-    assert abs(mask.mean() - 0.7) < 0.02, f"expected about 70% kept, got {mask.mean():.1%}"
-    assert np.allclose(y, x * mask / 0.7), "y: kept entries must be divided by 1 - rate, dropped ones 0"
-    again, mask2 = dropout_forward(x, 0.3, np.random.default_rng(0), training=True)
-    assert np.array_equal(mask, mask2), "the same rng seed must give the same mask"
+    assert np.shape(y) == (100, 150), f"y: expected shape (100, 150), got {np.shape(y)}"
+    kept = y != 0   # x > 0: an entry of y is 0 (dropped) or x / (1 - rate) (kept)
+    assert np.allclose(y[kept], x[kept] / 0.7), "y: kept entries must be divided by 1 - rate"
+    assert abs(kept.mean() - 0.7) < 0.02, f"y: expected about 70% of entries kept, got {kept.mean():.1%}"
+    assert abs(y.sum() / x.sum() - 1) < 0.05, "y: the expected value of the activations must be kept"
     assert np.array_equal(x, given), "dropout_forward modified x: return a new array"
     for rate, training in [(0.3, False), (0.0, True)]:
-        y, mask = dropout_forward(x, rate, np.random.default_rng(0), training=training)
+        y, _ = dropout_forward(x, rate, np.random.default_rng(0), training=training)
         assert np.array_equal(y, x), f"rate={rate}, training={training}: y must equal x"
+    """,
+    ),
+    tests(
+        "test_dropout_mask",
+        """
+    # tests: dropout_forward: the mask, on a 100x150 batch
+    x = np.random.default_rng(1).uniform(0.5, 1.5, (100, 150))
+    y, mask = dropout_forward(x, 0.3, np.random.default_rng(0), training=True)
+    assert np.shape(mask) == (100, 150), f"mask: expected shape (100, 150), got {np.shape(mask)}"
+    assert set(np.unique(mask)) <= {0.0, 1.0}, "the mask must hold 0.0 and 1.0 only"
+    assert abs(mask.mean() - 0.7) < 0.02, f"expected about 70% kept, got {mask.mean():.1%}"
+    assert np.array_equal(mask, y != 0), "the mask must be 1.0 exactly where y keeps x"
+    _, again = dropout_forward(x, 0.3, np.random.default_rng(0), training=True)
+    assert np.array_equal(mask, again), "the same rng seed must give the same mask"
+    for rate, training in [(0.3, False), (0.0, True)]:
+        _, mask = dropout_forward(x, rate, np.random.default_rng(0), training=training)
         assert np.array_equal(mask, np.ones_like(x)), f"rate={rate}, training={training}: mask of ones"
     """,
     ),
