@@ -568,3 +568,12 @@ def test_report_lists_failed_tasks_unless_a_later_attempt_completed(tmp_path):
         json.dumps({"config": {}, "history": [], "completed": True})
     )
     assert lab_report.load_failures(tmp_path) == []
+
+
+def test_the_lab_offers_every_optimizer_the_model_builder_knows():
+    """`optreg lab train --optimizer` (OPTIMIZER_NAMES, kept import-light) and make_optimizer's
+    table (optreg.keras.models.OPTIMIZERS) must not drift apart."""
+    from optreg.keras.models import OPTIMIZERS
+    from optreg.lab.config import OPTIMIZER_NAMES
+
+    assert list(OPTIMIZER_NAMES) == list(OPTIMIZERS)
