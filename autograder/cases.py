@@ -218,7 +218,13 @@ MUTANTS = {
         ),
         (
             "range_test_keeps_divergence",
-            [("lr_range_suggestion", "smoothed[~np.isfinite(smoothed)] = np.inf\n", "")],
+            [
+                (
+                    "lr_range_suggestion",
+                    "smoothed = np.where(np.isfinite(smoothed), smoothed, np.inf)",
+                    "smoothed = smoothed",
+                )
+            ],
             ["test_lr_range_suggestion"],
         ),
         (

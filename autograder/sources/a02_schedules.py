@@ -268,11 +268,11 @@ CELLS = [
         \"\"\"A tenth of the learning rate at the minimum of the smoothed loss curve.\"\"\"
         ### BEGIN SOLUTION
         smoothed, average = [], 0.0
-        for i, loss in enumerate(losses, start=1):
+        for i, loss in enumerate(losses, 1):  # i = 1, 2, ... as in the equation
             average = smoothing * average + (1 - smoothing) * loss
             smoothed.append(average / (1 - smoothing ** i))
         smoothed = np.array(smoothed, dtype=float)
-        smoothed[~np.isfinite(smoothed)] = np.inf
+        smoothed = np.where(np.isfinite(smoothed), smoothed, np.inf)  # NaN never wins
         return lrs[int(np.argmin(smoothed))] / 10
         ### END SOLUTION
     """,
