@@ -50,6 +50,7 @@ OPTIMIZERS: dict[str, tuple[str, dict[str, Any]]] = {
     "adafactor": ("Adafactor", {}),
     "muon": ("Muon", {}),
     "schedulefree": ("ScheduleFreeAdamW", {}),
+    "ftrl": ("Ftrl", {}),
 }
 
 

@@ -33,6 +33,7 @@ OPTIMIZER_NAMES = (
     "adafactor",
     "muon",
     "schedulefree",
+    "ftrl",
 )
 SCHEDULES = ("constant", "exponential", "piecewise", "power", "cosine", "onecycle")
 NORMS = ("none", "batch", "layer")
