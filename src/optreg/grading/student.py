@@ -15,6 +15,7 @@ that hangs or kills it fails that check, and the next call restarts the process.
 
 from __future__ import annotations
 
+import builtins
 import json
 import os
 import select
@@ -53,9 +54,13 @@ class StudentFailure(AssertionError):
 
 
 def _exception_name(text: str) -> str:
-    """The exception class name at the start of the worker's ``"Name: message"`` text."""
+    """The exception class name at the start of the worker's ``"Name: message"`` text, when it
+    is one of Python's built-in exceptions: the student's process chooses any other name at run
+    time (``type(f"lr{learning_rate}", (Exception,), {})``), so it could spell hidden inputs."""
     name = str(text).split(":", 1)[0].strip()
-    return name if name.isidentifier() and len(name) <= 60 else "an exception"
+    known = getattr(builtins, name, None) if name.isidentifier() else None
+    builtin = isinstance(known, type) and issubclass(known, BaseException)
+    return name if builtin else "an exception"
 
 
 class _Gone(Exception):
