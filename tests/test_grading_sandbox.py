@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -101,3 +103,55 @@ def test_system_is_read_only():
         ]
     )
     assert [_stdout(o).strip() for o in outputs] == ["refused"] * len(paths)
+
+
+def _wheel(folder: Path) -> Path:
+    """A pure-Python wheel (``zipimport`` imports it straight from the zip)."""
+    import zipfile
+
+    path = folder / "leakpkg-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("leakpkg/__init__.py", "def grad(f):\n    return 'autodiff'\n")
+    os.chmod(folder, 0o755)
+    os.chmod(path, 0o644)
+    return path
+
+
+def test_no_package_of_the_host_is_importable():
+    # Red team F9: /opt (a wheel mirror on the grading machine) was bound, and a pure-Python
+    # wheel there gave the student automatic differentiation. A wheel we put there ourselves,
+    # the mirror's own wheels, and the system's package folders must all be out of reach.
+    try:
+        folder = Path(tempfile.mkdtemp(prefix="optreg-wheel-", dir="/opt"))
+    except OSError:  # an unprivileged grader: /opt is not ours to write
+        folder = Path(tempfile.mkdtemp(prefix="optreg-wheel-"))
+    try:
+        ours = _wheel(folder)
+        wheels = [str(ours), *sorted(map(str, Path("/opt").glob("**/autograd-*.whl")))[:1]]
+        probe = "import sys\nsys.path.insert(0, sys.argv[1])\nimport leakpkg"
+        host = subprocess.run([sys.executable, "-c", probe, str(ours)], capture_output=True)
+        assert host.returncode == 0  # the wheel works outside the sandbox
+        outputs = run_in_sandbox(
+            [
+                "import glob, os, sys, json\n"
+                f"for wheel in {wheels!r}:\n"
+                "    sys.path.insert(0, wheel)\n"
+                "found = []\n"
+                "for name in ('leakpkg', 'autograd'):\n"
+                "    try:\n"
+                "        __import__(name)\n"
+                "        found.append(name)\n"
+                "    except ImportError:\n"
+                "        pass\n"
+                "print(json.dumps([found, glob.glob('/opt/*'), sorted(os.listdir('/etc')),"
+                " glob.glob('/usr/lib/python3*/*-packages/*')"
+                " + glob.glob('/usr/local/lib/python3*/*-packages/*')]))",
+                "import numpy as np\nprint(np.linalg.solve(np.eye(2) * 2, np.ones(2)).tolist())",
+            ]
+        )
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    found, opt, etc, system_packages = json.loads(_stdout(outputs[0]))
+    assert found == [] and opt == [] and system_packages == []
+    assert set(etc) <= {"ld.so.cache", "localtime"}
+    assert json.loads(_stdout(outputs[1])) == [0.5, 0.5]  # NumPy still works

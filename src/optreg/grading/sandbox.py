@@ -1,8 +1,9 @@
 """The sandbox that student code runs in: ``prlimit`` + ``bwrap`` around the student's process.
 
 The process sees a fresh root file system holding only, read-only, the system folders
-(``/usr``, ``/etc``, ...) and the Python installation with NumPy as its only installed package
-(:data:`SANDBOX_PACKAGES`), plus ONE writable folder: a private
+(``/usr``, ``/lib``, ...: :data:`SYSTEM_DIRS`; of ``/etc`` only :data:`SYSTEM_FILES`; the
+system's own Python packages hidden) and the Python installation with NumPy as its only
+installed package (:data:`SANDBOX_PACKAGES`), plus ONE writable folder: a private
 size- and inode-limited tmpfs (:data:`SCRATCH`, mounted in a private mount namespace where
 the grader may mount, else bwrap's size-limited one), its working and home directory, gone
 when it exits. It
@@ -26,6 +27,7 @@ says what to enable (:data:`USERNS_HELP`).
 
 from __future__ import annotations
 
+import glob
 import os
 import shutil
 import subprocess
@@ -33,7 +35,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-SYSTEM_DIRS = ("/usr", "/etc", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/opt")
+# What Python and NumPy need of the system, nothing more: not /opt or /srv (a wheel there is a
+# package the student could import), not all of /etc (hub and site configs).
+SYSTEM_DIRS = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin")
+SYSTEM_FILES = ("/etc/ld.so.cache", "/etc/localtime")
 SCRATCH = "/scratch"
 # The only installed packages the student's process sees (plus the standard library): what the
 # exercises need. Keras, TensorFlow, SciPy, ... would let a student call a built-in in place of
@@ -93,6 +98,14 @@ def _site_packages() -> list[Path]:
         for folder in _python_dirs()
         if (folder / "lib" / version / "site-packages").is_dir()
     ]
+
+
+def _system_packages() -> list[Path]:
+    """The system's own Python package folders (Debian's ``python3-*``, ``pip install`` as
+    root): hidden in the sandbox, where ``sys.path.insert`` would reach them."""
+    patterns = ("/usr/lib/python3*/*-packages", "/usr/local/lib/python3*/*-packages")
+    found = {Path(p) for pattern in patterns for p in glob.glob(pattern) if os.path.isdir(p)}
+    return sorted(found - set(_site_packages()))
 
 
 _MOUNT_POINT: list[str] = []
@@ -183,6 +196,10 @@ def sandbox_prefix(uid: int, limits: Limits) -> list[str]:
             args += ["--symlink", os.readlink(system_dir), system_dir]
         elif os.path.isdir(system_dir):
             args += ["--ro-bind", system_dir, system_dir]
+    for folder in sorted({os.path.dirname(f) for f in SYSTEM_FILES}):
+        args += ["--perms", "0755", "--dir", folder]
+    for system_file in SYSTEM_FILES:
+        args += ["--ro-bind-try", system_file, system_file]
     created: set[str] = set()
     for folder in _python_dirs():
         for ancestor in _ancestors(folder):
@@ -197,6 +214,9 @@ def sandbox_prefix(uid: int, limits: Limits) -> list[str]:
             if (site / package).is_dir():
                 args += ["--ro-bind", str(site / package), str(site / package)]
         args += ["--remount-ro", str(site)]
+    for folder in _system_packages():
+        args += ["--perms", "0755", "--size", "4096", "--tmpfs", str(folder)]
+        args += ["--remount-ro", str(folder)]
     args += [*scratch, "--chdir", SCRATCH]
     env = {
         "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
