@@ -8,6 +8,7 @@ import io
 from pathlib import Path
 
 from optreg.grading.runner import write_atomic
+from optreg.grading.submissions import csv_cell
 
 
 def question_table(rows: list[dict], max_points: dict[str, float]) -> list[dict]:
@@ -86,7 +87,8 @@ def write_summary(out: Path, rows: list[dict], max_points: dict[str, float]) -> 
     writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     for entry in table:
-        writer.writerow({**entry, "mean": f"{entry['mean']:.3f}"})
+        row = {**entry, "mean": f"{entry['mean']:.3f}"}
+        writer.writerow({k: csv_cell(v) for k, v in row.items()})
     write_atomic(out / "summary.csv", buffer.getvalue())
     statuses: dict[str, int] = {}
     for row in rows:
@@ -129,9 +131,8 @@ def write_summary(out: Path, rows: list[dict], max_points: dict[str, float]) -> 
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["mistake", "function", "title", "students", "questions"])
     for m in mistakes:
-        writer.writerow(
-            [m["id"], m["function"], m["title"], m["students"], " ".join(m["questions"])]
-        )
+        cells = [m["id"], m["function"], m["title"], m["students"], " ".join(m["questions"])]
+        writer.writerow([csv_cell(c) for c in cells])
     write_atomic(out / "mistakes.csv", buffer.getvalue())
     _plot(out / "summary.png", rows, table, mistakes)
 

@@ -50,7 +50,7 @@ from optreg.grading.course import find_course_root, source_notebook
 from optreg.grading.gradebook import Course, record, register_assignment, set_due_date, totals
 from optreg.grading.grader import hidden_tests_path
 from optreg.grading.sandbox import check_sandbox
-from optreg.grading.submissions import Submission, clean_text, intake
+from optreg.grading.submissions import Submission, clean_text, csv_cell, intake
 
 CSV_COLUMNS = [
     "student_id",
@@ -438,4 +438,4 @@ def _cell(value) -> str:
         return "yes" if value else "no"
     if isinstance(value, float | int):
         return f"{value:g}"
-    return clean_text(value)
+    return csv_cell(value)

@@ -33,11 +33,27 @@ MAX_ZIP_BYTES = 500 * 1024 * 1024
 MAX_CELLS = 1000  # the released notebooks have under 100; more is a flood, not work
 
 
+BIDI_CONTROLS = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+NUMBER = re.compile(r"^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$")
+
+
 def clean_text(text) -> str:
     """``text`` safe for CSV, HTML and logs: valid UTF-8 (a lone surrogate from a notebook's
-    JSON becomes ``\\ud800``) and no control characters but newlines and tabs."""
+    JSON becomes ``\\ud800``), no control characters but newlines and tabs, and no bidi
+    controls (which would show a name reversed)."""
     text = str(text).encode("utf-8", "backslashreplace").decode("utf-8")
+    text = "".join(ch for ch in text if ch not in BIDI_CONTROLS)
     return "".join(ch if ch >= " " or ch in "\n\t" else "?" for ch in text)
+
+
+def csv_cell(value) -> str:
+    """A CSV cell that a spreadsheet shows as text: a text starting with ``= + - @``, a tab or
+    a carriage return gets a leading ``'`` (OWASP's CSV-injection rule); numbers stay numbers."""
+    text = clean_text(value)
+    if text.startswith(FORMULA_START) and not NUMBER.match(text):
+        return "'" + text
+    return text
 
 
 def _bad_unicode(value, depth: int = 0) -> bool:
@@ -193,26 +209,38 @@ def intake(source: Path, assignment: str, unpack_dir: Path) -> tuple[list[Submis
         if unpack_dir.exists():
             shutil.rmtree(unpack_dir)
         source, meta, refused, _ = lms.unpack(source, unpack_dir)
-    submissions, warnings = collect(source, assignment)
+        submissions, warnings = collect(source, assignment, timestamps=False)
+    else:
+        submissions, warnings = collect(source, assignment)
     known = {s.student_id: s for s in submissions}
     for owner, problem in refused.items():  # that student is refused, the class is graded
         if owner in known:
             known[owner].problem = problem
+        elif STUDENT_ID.match(owner):  # nothing of hers was extracted: still her row
+            known[owner] = Submission(owner, None, problem=problem)
+            submissions.append(known[owner])
         else:
             warnings.append(problem)
+    submissions.sort(key=lambda s: s.student_id)
     for student, info in meta.items():
         sub = known.get(student)
         if sub is None:
             continue
         sub.name = info.get("name") or sub.name
         sub.late = sub.late or bool(info.get("late"))
-        sub.submitted_at = sub.submitted_at or info.get("submitted_at")
+        sub.submitted_at = info.get("submitted_at") or sub.submitted_at
         sub.notes += info.get("notes", [])
     return submissions, warnings
 
 
-def collect(folder: Path, assignment: str) -> tuple[list[Submission], list[str]]:
-    """One :class:`Submission` per student folder, and warnings about skipped entries."""
+def collect(
+    folder: Path, assignment: str, timestamps: bool = True
+) -> tuple[list[Submission], list[str]]:
+    """One :class:`Submission` per student folder, and warnings about skipped entries.
+
+    The submission time is read from ``timestamp.txt`` only in nbgrader's own layout,
+    ``submitted/<student>/<assignment>/`` (written by ``nbgrader collect``); anywhere else the
+    file is the student's upload, and never decides whether she was late."""
     submissions, warnings = [], []
     from optreg.grading.lms import moodle_folder
 
@@ -228,8 +256,11 @@ def collect(folder: Path, assignment: str) -> tuple[list[Submission], list[str]]
         if not STUDENT_ID.match(student):
             warnings.append(f"ignored folder {entry.name!r}: not a valid student id")
             continue
-        if student in seen:
-            warnings.append(f"ignored folder {entry.name!r}: {seen[student]!r} is {student} too")
+        if student in seen:  # one id, two folders: never silently one of them
+            why = f"folders {seen[student]!r} and {entry.name!r} both claim id {student}"
+            for sub in submissions:
+                if sub.student_id == student:
+                    sub.problem = f"{why}: refused both"
             continue
         seen[student] = entry.name
         name = moodle.name if moodle else ""
@@ -239,9 +270,19 @@ def collect(folder: Path, assignment: str) -> tuple[list[Submission], list[str]]
             continue
         notebook, notes = find_notebook(entry, assignment)
         problem = link_problem(entry, notebook) if notebook is not None else None
-        stamp = _timestamp(notebook) if notebook is not None and problem is None else None
+        trusted = timestamps and _nbgrader_submitted(folder, entry, notebook, assignment)
+        stamp = _timestamp(notebook) if trusted and problem is None else None
         submissions.append(Submission(student, notebook, notes, problem, name, stamp))
     return submissions, warnings
+
+
+def _nbgrader_submitted(folder: Path, entry: Path, notebook: Path | None, assignment: str) -> bool:
+    """Whether ``notebook`` is where ``nbgrader collect`` puts it (then so is timestamp.txt)."""
+    return (
+        notebook is not None
+        and Path(folder).name == "submitted"
+        and notebook.parent == entry / assignment
+    )
 
 
 def _timestamp(notebook: Path) -> str | None:
