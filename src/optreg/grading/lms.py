@@ -8,7 +8,7 @@ In: the zip a course's LMS gives for "download all submissions", or that zip unp
 * **Canvas**: flat files ``lastnamefirstname_12345_67890_<file>`` (``12345`` the user id,
   ``67890`` the submission's file id), ``lastnamefirstname_late_12345_67890_<file>`` when
   Canvas marked it late, and ``<file>-1.ipynb``, ``-2``, ... for resubmissions: the latest
-  (highest suffix, then highest file id) counts, the others are ignored (noted in the row).
+  (highest file id, then highest suffix) counts, the others are ignored (noted in the row).
 * a folder per student, ``<student_id>/<file>`` (GitHub Classroom, nbgrader's ``submitted/``),
   or flat ``<student_id>_<file>``, possibly all under one top folder.
 
