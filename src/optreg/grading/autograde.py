@@ -23,6 +23,8 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
+import time
 import traceback
 from pathlib import Path
 
@@ -285,8 +287,22 @@ def grade_student(task: dict) -> dict:
     return row
 
 
+GRADER_PID = "OPTREG_GRADER_PID"  # set by the runner that starts the worker
+
+
+def _exit_with_parent(parent: int, every: float = 0.5) -> None:
+    """End the worker when the grader that started it is gone, even killed by SIGKILL: the
+    worker has a session of its own, and a grading that nobody records must not go on writing
+    into the course directory (the student's sandbox dies with it: ``bwrap --die-with-parent``)."""
+    while os.getppid() == parent:
+        time.sleep(every)
+    os._exit(1)
+
+
 def worker_main() -> int:
     """The worker loop described in the module docstring."""
+    parent = int(os.environ.get(GRADER_PID, os.getppid()))  # the grader, even if already gone
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
     logging.basicConfig(level=logging.ERROR, stream=sys.stderr)
     out = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # anything else printing on stdout must not corrupt the protocol

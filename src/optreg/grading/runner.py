@@ -45,7 +45,7 @@ from pathlib import Path
 
 import nbformat
 
-from optreg.grading.autograde import build_master, max_scores, write_feedback
+from optreg.grading.autograde import GRADER_PID, build_master, max_scores, write_feedback
 from optreg.grading.course import find_course_root, source_notebook
 from optreg.grading.gradebook import Course, record, register_assignment, set_due_date, totals
 from optreg.grading.grader import hidden_tests_path
@@ -122,7 +122,8 @@ class Worker:
             stdout=subprocess.PIPE,
             stderr=log,
             text=True,
-            start_new_session=True,
+            start_new_session=True,  # the worker ends itself when this process dies
+            env={**os.environ, GRADER_PID: str(os.getpid())},
         )
         log.close()
         return self.proc
