@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from optreg.grading.lms import write_export
+from optreg.grading.lms import MAX_FILES, write_export
 from optreg.grading.runner import write_grades_csv
 from optreg.grading.submissions import clean_text, csv_cell, intake
 
@@ -178,6 +178,14 @@ def test_a_member_with_a_bad_crc_makes_only_its_student_invalid(tmp_path):
     assert subs["10001"].problem is None
     assert "BadZipFile" in subs["10002"].problem and "CRC" in subs["10002"].problem
     assert not list((tmp_path / "u" / "10002").glob("*.ipynb"))  # nothing half-written kept
+
+
+def test_a_flood_of_files_makes_only_its_student_invalid(tmp_path):
+    flood = {f"10002/f{i}.txt": "" for i in range(MAX_FILES + 1)}
+    subs, _ = run_intake(tmp_path, {f"10001/{A}.ipynb": "{}", f"10002/{A}.ipynb": "{}", **flood})
+    assert subs["10001"].problem is None
+    assert f"more than {MAX_FILES}" in subs["10002"].problem
+    assert not (tmp_path / "unpacked" / "10002").exists()  # nothing of it was extracted
 
 
 # F2: spreadsheet formulas and bidi controls in the CSVs

@@ -30,6 +30,7 @@ import re
 import shutil
 import zipfile
 import zlib
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -51,6 +52,7 @@ LAYOUTS = (
     "'<student_id>_<file>'"
 )
 EXPORTS = ("canvas", "moodle")
+MAX_FILES = 1000  # per student: a notebook and what it reads, not a flood of inodes
 
 
 @dataclass
@@ -192,9 +194,14 @@ def unpack(archive: Path, dest: Path) -> tuple[Path, dict[str, dict], dict[str, 
                 chosen[slot] = newer
             else:
                 chosen[slot] = (order, member, owner)
+        files = Counter(student for student, _ in chosen)
+        for student in (s for s, n in files.items() if n > MAX_FILES):
+            _refuse(refused, student, f"{files[student]} files, more than {MAX_FILES}: refused")
         for (student, key), (_, member, owner) in sorted(chosen.items()):
             info = meta.setdefault(student, {"notes": []})
             info.update(name=owner.name, lms=owner.lms)
+            if files[student] > MAX_FILES:
+                continue
             problem = _extract(zf, member, dest, student, key)
             if problem:
                 name = repr(clean_text(member.filename)[:200])
