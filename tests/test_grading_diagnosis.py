@@ -356,6 +356,9 @@ def test_optreg_grade_feedback_and_summary_show_the_named_mistake(tmp_path):
         assert scores[student] == want, (student, scores)
     page = (out / "feedback" / "no_bias" / f"{assignment}.html").read_text()
     text = _visible_text(page)
+    # the score list names each test cell (nbgrader's template says "Test cell" for all)
+    assert '<a href="#test_adam_step">test_adam_step</a> (Score: 0.0 / 2.0)' in page
+    assert ">Test cell</a>" not in page
     assert "Likely mistake in adam_step: Adam without bias correction." in text
     assert "Likely mistake in adamw_step (through adam_step)" in text
     assert entry.explanation in text and entry.check in text

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -167,14 +168,25 @@ def max_scores(db: Path, assignment: str) -> tuple[float, dict[str, float]]:
 
 _FEEDBACK_APPS: dict = {}
 
+# nbgrader's feedback template lists every graded test as "Test cell"; the link's anchor is the
+# cell's grade id (one of the release's, rebuild() drops any other), so the list can name it.
+_UNNAMED_TEST = re.compile(r'<a href="#([A-Za-z0-9_-]+)">Test cell</a>')
+
+
+def name_test_cells(html: str) -> str:
+    """The feedback's score list with each test cell's name in place of "Test cell"."""
+    return _UNNAMED_TEST.sub(r'<a href="#\1">\1</a>', html)
+
 
 def write_feedback(course: Path, db_url: str, assignment: str, student: str, target: Path) -> None:
     """nbgrader's feedback HTML for ``student`` from the course directory ``course`` (its
-    ``autograded/`` copy) and the gradebook ``db_url``, copied into ``target``."""
+    ``autograded/`` copy) and the gradebook ``db_url``, written into ``target`` with the test
+    cells named in its score list."""
     produced = _feedback(course, db_url, {"assignment": assignment, "student_id": student})
     target.mkdir(parents=True, exist_ok=True)
     for html in produced.glob("*.html"):
-        shutil.copy(html, target / html.name)
+        page = name_test_cells(html.read_text(encoding="utf-8"))
+        (target / html.name).write_text(page, encoding="utf-8")
 
 
 def _feedback(course: Path, db_url: str, task: dict) -> Path:
