@@ -61,8 +61,13 @@ PARTIAL = {
         "l1_gradient_nonzero_at_zero",
         "dropout_without_rescaling",
         "dropout_mask_rescaled",
+        "early_stopping_best_epoch_never_updated",
+        "clip_by_global_norm_returns_squared_norm",
     ],
-    "03_initialization": ["grads_without_tanh_derivative", "grads_dW2_transposed"],
+    "03_initialization": [
+        "grads_without_tanh_derivative",
+        "grads_dW2_transposed",
+    ],
     "04_normalization": [
         "bn_dgamma_summed_to_scalar",
         "bn_dbeta_keeps_batch_axis",
@@ -312,7 +317,18 @@ MUTANTS = {
         (
             "fans_without_receptive_field",
             [("fans", "shape[-2] * receptive, shape[-1] * receptive", "shape[-2], shape[-1]")],
-            ["test_fans"],
+            ["test_fan_in", "test_fan_out"],
+        ),
+        (
+            "fan_out_without_receptive_field",  # fan_in right; Glorot uses fan_out
+            [
+                (
+                    "fans",
+                    "shape[-2] * receptive, shape[-1] * receptive",
+                    "shape[-2] * receptive, shape[-1]",
+                )
+            ],
+            ["test_fan_out", "test_glorot_uniform"],
         ),
         (
             "grads_without_tanh_derivative",
@@ -333,7 +349,7 @@ MUTANTS = {
                     "return float(shape[-2] * receptive), float(shape[-1] * receptive)",
                 )
             ],
-            ["test_fans"],
+            ["test_fan_in", "test_fan_out"],
         ),
     ],
     "04_normalization": [
@@ -525,7 +541,23 @@ MUTANTS = {
         (
             "early_stopping_one_epoch_late",
             [("early_stopping", "wait >= patience", "wait > patience")],
-            ["test_early_stopping"],
+            ["test_early_stopping_stop"],
+        ),
+        (
+            "early_stopping_best_epoch_never_updated",  # a partial mistake: stop_epoch right
+            [("early_stopping", "best, best_epoch, wait = loss, epoch, 0", "best, wait = loss, 0")],
+            ["test_early_stopping_best"],
+        ),
+        (
+            "clip_by_global_norm_returns_squared_norm",  # a partial mistake: the list right
+            [
+                (
+                    "clipping",
+                    "return [g * scale for g in grads], global_norm",
+                    "return [g * scale for g in grads], global_norm**2",
+                )
+            ],
+            ["test_clip_by_global_norm_norm"],
         ),
         ("max_norm_ignores_axis", [("max_norm", "axis=axis", "axis=0")], ["test_max_norm"]),
         (
@@ -598,7 +630,7 @@ MUTANTS = {
                     "best, best_epoch, wait = np.inf, 0, 1",
                 )
             ],
-            ["test_early_stopping"],
+            ["test_early_stopping_stop"],
         ),
         (
             "clip_by_global_norm_in_place",
@@ -609,7 +641,7 @@ MUTANTS = {
                     "for g in grads:\n        g *= scale\n    return grads, global_norm",
                 )
             ],
-            ["test_clip_by_global_norm"],
+            ["test_clip_by_global_norm_clipped"],
         ),
     ],
     "06_augmentation": [

@@ -77,7 +77,7 @@ OUTPUTS: dict[str, dict[str, object]] = {
         "lr_range_suggestion": "test_lr_range_suggestion",
     },
     "03_initialization": {
-        "fans": [("fan_in", "test_fans"), ("fan_out", "test_fans")],
+        "fans": [("fan_in", "test_fan_in"), ("fan_out", "test_fan_out")],
         "glorot_uniform": "test_glorot_uniform",
         "he_normal": "test_he_normal",
         "activation_variances": "test_activation_variances",
@@ -120,12 +120,12 @@ OUTPUTS: dict[str, dict[str, object]] = {
         "clip_by_value": "test_clip_by_value",
         "clip_by_norm": "test_clip_by_norm",
         "clip_by_global_norm": [
-            ("clipped", "test_clip_by_global_norm"),
-            ("global_norm", "test_clip_by_global_norm"),
+            ("clipped", "test_clip_by_global_norm_clipped"),
+            ("global_norm", "test_clip_by_global_norm_norm"),
         ],
         "early_stopping": [
-            ("stop_epoch", "test_early_stopping"),
-            ("best_epoch", "test_early_stopping"),
+            ("stop_epoch", "test_early_stopping_stop"),
+            ("best_epoch", "test_early_stopping_best"),
         ],
     },
     "06_augmentation": {

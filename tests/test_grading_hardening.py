@@ -289,7 +289,7 @@ def test_a_bad_zip_member_refuses_only_its_student(graded):
 def test_feedback_html_is_sanitized(graded):
     out, rows, _, _, _ = graded
     page = _page(out, "xss")
-    assert rows["xss"]["score"] == "9"
+    assert rows["xss"]["score"] == "10"
     assert "<script>alert" not in page  # shown as text, not run
     assert not re.search(r"<[^>]*onerror", page, re.I)
     assert 'href="javascript:' not in page
@@ -297,7 +297,7 @@ def test_feedback_html_is_sanitized(graded):
 
 def test_outputs_and_cells_are_bounded(graded):
     out, rows, _, elapsed, _ = graded
-    assert rows["flood_outputs"]["score"] == "9", rows["flood_outputs"]
+    assert rows["flood_outputs"]["score"] == "10", rows["flood_outputs"]
     page = _page(out, "flood_outputs")
     assert len(page) < 1_500_000, len(page)
     assert "output not kept" in page
@@ -315,7 +315,7 @@ def test_a_huge_reply_frame_is_refused_unparsed(graded):
 def test_the_sandbox_has_numpy_only_and_few_inodes(graded):
     out, rows, _, _, _ = graded
     text = _text(out, "inodes")
-    assert rows["inodes"]["score"] == "9", rows["inodes"]
+    assert rows["inodes"]["score"] == "10", rows["inodes"]
     for name in ("keras", "tensorflow", "scipy", "optreg", "nbgrader"):
         assert f"MISSING {name}" in text, name
     shown = int(re.search(r"INODES (\d+)", text).group(1))

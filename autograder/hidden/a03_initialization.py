@@ -5,8 +5,8 @@ import numpy as np
 from optreg.grading.checks import as_array, check, close, equal, grades
 
 
-@grades("test_fans", points=1)
-def test_fans(student):
+def fans_cases(student):
+    """(shape, what fans returned, the right (fan_in, fan_out)) of each hidden shape."""
     for shape, want in [
         ((10, 7), (10, 7)),
         ((5, 1, 2), (5, 10)),
@@ -16,7 +16,19 @@ def test_fans(student):
     ]:
         got = student.fans(shape)
         check(isinstance(got, list | tuple) and len(got) == 2, f"fans({shape}) must return a pair")
-        equal(list(got), list(want), f"fans({shape})")
+        yield shape, got, want
+
+
+@grades("test_fan_in", points=1)
+def test_fan_in(student):
+    for shape, got, want in fans_cases(student):
+        equal(got[0], want[0], f"fans({shape}): fan_in")
+
+
+@grades("test_fan_out", points=1)
+def test_fan_out(student):
+    for shape, got, want in fans_cases(student):
+        equal(got[1], want[1], f"fans({shape}): fan_out")
 
 
 def sample_checks(student, name, shape, seed):

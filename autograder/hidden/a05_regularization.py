@@ -176,8 +176,8 @@ def test_clip_by_norm(student):
     )
 
 
-@grades("test_clip_by_global_norm", points=2)
-def test_clip_by_global_norm(student):
+def global_norm_cases(student):
+    """(what, the gradients, the right global norm and scale, what the student returned)."""
     for seed, shapes, c in [
         (19, [(3,), (2, 2)], 1.0),
         (20, [(4,), (1,), (2, 3)], 50.0),
@@ -185,22 +185,32 @@ def test_clip_by_global_norm(student):
     ]:
         grads = [uniform(seed + k, shape, -2.0, 2.0) for k, shape in enumerate(shapes)]
         total = np.sqrt(sum((g * g).sum() for g in grads))
-        scale = c / max(total, c)
         got = pure(student.clip_by_global_norm, grads, c)
         check(
             isinstance(got, list | tuple) and len(got) == 2,
             "clip_by_global_norm must return (clipped_list, global_norm)",
         )
         what = f"clip_by_global_norm(clip_norm={c}) on shapes {shapes}"
-        close(got[1], total, what + ": global norm", rtol=1e-9)
+        yield what, grads, total, c / max(total, c), got
+
+
+@grades("test_clip_by_global_norm_clipped", points=1)
+def test_clip_by_global_norm_clipped(student):
+    for what, grads, _total, scale, got in global_norm_cases(student):
         check(isinstance(got[0], list | tuple), what + ": the clipped gradients must be a list")
-        equal(len(got[0]), len(shapes), what + ": number of gradients returned")
+        equal(len(got[0]), len(grads), what + ": number of gradients returned")
         for k, g in enumerate(grads):
             close(got[0][k], g * scale, f"{what}: gradient {k}", rtol=1e-9)
 
 
-@grades("test_early_stopping", points=2)
-def test_early_stopping(student):
+@grades("test_clip_by_global_norm_norm", points=1)
+def test_clip_by_global_norm_norm(student):
+    for what, _grads, total, _scale, got in global_norm_cases(student):
+        close(got[1], total, what + ": global norm", rtol=1e-9)
+
+
+def early_stopping_cases(student):
+    """(what, what the student returned, the right (stop_epoch, best_epoch)) of each case."""
     cases = [
         ([1.0, 0.5, 0.6, 0.4, 0.45, 0.46, 0.47, 0.3], 3, 0.0),
         ([1.0, 0.5, 0.6, 0.4, 0.45, 0.46, 0.47, 0.3], 1, 0.0),
@@ -227,8 +237,17 @@ def test_early_stopping(student):
             isinstance(got, list | tuple) and len(got) == 2,
             "early_stopping must return (stop_epoch, best_epoch)",
         )
-        equal(
-            list(got),
-            [stop, best_epoch],
-            f"early_stopping({losses}, patience={patience}, min_delta={min_delta})",
-        )
+        what = f"early_stopping({losses}, patience={patience}, min_delta={min_delta})"
+        yield what, got, (stop, best_epoch)
+
+
+@grades("test_early_stopping_stop", points=1)
+def test_early_stopping_stop(student):
+    for what, got, want in early_stopping_cases(student):
+        equal(got[0], want[0], what + ": stop_epoch")
+
+
+@grades("test_early_stopping_best", points=1)
+def test_early_stopping_best(student):
+    for what, got, want in early_stopping_cases(student):
+        equal(got[1], want[1], what + ": best_epoch")

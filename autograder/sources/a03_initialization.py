@@ -25,7 +25,7 @@ CELLS = [
     """,
     ),
     md(r"""
-    ## 1. Fan-in and fan-out (1 point)
+    ## 1. Fan-in and fan-out (1 + 1 points)
 
     For a dense kernel of shape `(inputs, outputs)`, `fan_in = inputs`, `fan_out = outputs`.
     A convolution kernel has shape `(*window, inputs, outputs)`, e.g. `(3, 3, 16, 32)`: each
@@ -33,6 +33,7 @@ CELLS = [
     `fan_in = inputs * receptive` and `fan_out = outputs * receptive`. Return integers.
 
     *The grader also checks:* 2-D, 3-D, 4-D and 5-D kernel shapes, including `(1, 1)`.
+    `fan_in` (1 point) and `fan_out` (1 point) are graded in separate cells.
     """),
     solution(
         "fans",
@@ -46,13 +47,23 @@ CELLS = [
     """,
     ),
     tests(
-        "test_fans",
+        "test_fan_in",
         """
-    # tests: fans
-    assert tuple(fans((784, 300))) == (784, 300), fans((784, 300))
-    assert tuple(fans((3, 3, 16, 32))) == (144, 288), fans((3, 3, 16, 32))
-    assert tuple(fans((5, 16, 8))) == (80, 40), fans((5, 16, 8))   # a 1-D convolution
-    assert all(isinstance(f, int) for f in fans((3, 3, 16, 32))), "fans must be Python integers"
+    # tests: fans: fan_in of a dense, a 2-D and a 1-D convolution kernel
+    for shape, want in [((784, 300), 784), ((3, 3, 16, 32), 144), ((5, 16, 8), 80)]:
+        fan_in = fans(shape)[0]
+        assert fan_in == want, f"fans({shape}): expected fan_in {want}, got {fan_in}"
+        assert isinstance(fan_in, int), f"fans({shape}): fan_in must be a Python integer"
+    """,
+    ),
+    tests(
+        "test_fan_out",
+        """
+    # tests: fans: fan_out of a dense, a 2-D and a 1-D convolution kernel
+    for shape, want in [((784, 300), 300), ((3, 3, 16, 32), 288), ((5, 16, 8), 40)]:
+        fan_out = fans(shape)[1]
+        assert fan_out == want, f"fans({shape}): expected fan_out {want}, got {fan_out}"
+        assert isinstance(fan_out, int), f"fans({shape}): fan_out must be a Python integer"
     """,
     ),
     md(r"""

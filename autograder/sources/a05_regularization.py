@@ -219,7 +219,7 @@ CELLS = [
     """,
     ),
     md(r"""
-    ## 4. Gradient clipping (1 + 1 + 2 points)
+    ## 4. Gradient clipping (1 + 1 + 1 + 1 points)
 
     * `clip_by_value(g, clip_value)`: clip every component to $[-c, c]$ — this can change the
       gradient's direction;
@@ -231,7 +231,8 @@ CELLS = [
 
     *The grader also checks:* other shapes and thresholds (norms below, above and exactly at
     the threshold, only negative components clipped), every returned array and the norm, and
-    that no input is modified.
+    that no input is modified. `clip_by_global_norm`'s list (1 point) and norm (1 point) are
+    graded in separate cells.
     """),
     solution(
         "clipping",
@@ -283,20 +284,28 @@ CELLS = [
     """,
     ),
     tests(
-        "test_clip_by_global_norm",
+        "test_clip_by_global_norm_clipped",
         """
-    # tests: clip_by_global_norm: the global norm of a 2x3 gradient (norm 3) and a vector (norm 4) is 5
+    # tests: clip_by_global_norm: the clipped list; a 2x3 gradient (norm 3) and a vector (norm 4), N = 5
     grads = [np.array([[1.0, 2.0, 0.0], [0.0, 2.0, 0.0]]), np.array([0.0, 4.0])]
     given = [g.copy() for g in grads]
-    clipped, norm = clip_by_global_norm(grads, 1.0)
-    assert np.ndim(norm) == 0 and np.isclose(norm, 5.0), f"expected global norm 5, got {norm}"
+    clipped, _ = clip_by_global_norm(grads, 1.0)
     assert isinstance(clipped, list) and len(clipped) == 2, f"expected a list of 2 arrays, got {clipped}"
     assert np.allclose(clipped[0], grads[0] / 5) and np.allclose(clipped[1], [0.0, 0.8]), f"got {clipped}"
     assert all(np.array_equal(a, b) for a, b in zip(grads, given)), "clip_by_global_norm modified its inputs"
     """,
     ),
+    tests(
+        "test_clip_by_global_norm_norm",
+        """
+    # tests: clip_by_global_norm: the global norm of a 2x3 gradient (norm 3) and a vector (norm 4) is 5
+    grads = [np.array([[1.0, 2.0, 0.0], [0.0, 2.0, 0.0]]), np.array([0.0, 4.0])]
+    _, norm = clip_by_global_norm(grads, 1.0)
+    assert np.ndim(norm) == 0 and np.isclose(norm, 5.0), f"expected global norm 5, got {norm}"
+    """,
+    ),
     md(r"""
-    ## 5. Early stopping (2 points)
+    ## 5. Early stopping (1 + 1 points)
 
     Keras' `EarlyStopping` watches the validation loss after each epoch. An epoch **improves**
     when its loss is below `best - min_delta`; otherwise a counter `wait` grows, and training
@@ -309,7 +318,7 @@ CELLS = [
 
     *The grader also checks:* other patiences (1 included) and `min_delta`, a single epoch,
     constant losses, a first loss that is `inf`, both returned epochs, and that the list is
-    not modified.
+    not modified. `stop_epoch` (1 point) and `best_epoch` (1 point) are graded in separate cells.
     """),
     solution(
         "early_stopping",
@@ -330,15 +339,29 @@ CELLS = [
     """,
     ),
     tests(
-        "test_early_stopping",
+        "test_early_stopping_stop",
         """
-    # tests: early_stopping
+    # tests: early_stopping: stop_epoch
     losses = [1.0, 0.8, 0.9, 0.85, 0.95, 0.7]
-    assert tuple(early_stopping(losses, patience=3)) == (4, 1), early_stopping(losses, patience=3)
+    stop, _ = early_stopping(losses, patience=3)
+    assert stop == 4, f"expected stop_epoch 4, got {stop}"
     assert losses == [1.0, 0.8, 0.9, 0.85, 0.95, 0.7], "early_stopping modified the list of losses"
-    assert tuple(early_stopping([1.0, 0.9, 0.8], patience=2)) == (2, 2), "never stops: the last epoch"
-    got = early_stopping([1.0, 0.97, 0.96, 0.9], patience=2, min_delta=0.05)
-    assert tuple(got) == (2, 0), f"0.97 and 0.96 do not improve on 1.0 by more than 0.05: expected (2, 0), got {got}"
+    stop, _ = early_stopping([1.0, 0.9, 0.8], patience=2)
+    assert stop == 2, f"never stops: expected the last epoch 2, got {stop}"
+    stop, _ = early_stopping([1.0, 0.97, 0.96, 0.9], patience=2, min_delta=0.05)
+    assert stop == 2, f"0.97 and 0.96 do not improve on 1.0 by more than 0.05: expected stop_epoch 2, got {stop}"
+    """,
+    ),
+    tests(
+        "test_early_stopping_best",
+        """
+    # tests: early_stopping: best_epoch
+    _, best = early_stopping([1.0, 0.8, 0.9, 0.85, 0.95, 0.7], patience=3)
+    assert best == 1, f"expected best_epoch 1, got {best}"
+    _, best = early_stopping([1.0, 0.9, 0.8], patience=2)
+    assert best == 2, f"never stops: expected best_epoch 2, got {best}"
+    _, best = early_stopping([1.0, 0.97, 0.96, 0.9], patience=2, min_delta=0.05)
+    assert best == 0, f"0.97 and 0.96 do not improve on 1.0 by more than 0.05: expected best_epoch 0, got {best}"
     """,
     ),
     written(
