@@ -18,6 +18,7 @@ from optreg.cli import main
 from optreg.grading import wire
 from optreg.grading.checks import Failed, close, equal, grades
 from optreg.grading.course import find_course_root
+from optreg.grading.lms import unpack
 from optreg.grading.report import question_table, write_summary
 from optreg.grading.runner import CSV_COLUMNS, write_grades_csv
 from optreg.grading.submissions import (
@@ -27,7 +28,6 @@ from optreg.grading.submissions import (
     link_problem,
     read_tolerant,
     rebuild,
-    unpack_zip,
 )
 
 ROOT = find_course_root(Path(__file__).parent)
@@ -123,26 +123,25 @@ def test_collect_skips_files_and_bad_ids(tmp_path):
     assert len(warnings) == 2
 
 
-def test_unpack_zip_layouts(tmp_path):
+def test_unpack_zip_layouts(tmp_path):  # the generic layouts; LMS ones: test_grading_lms_attacks
     nested = tmp_path / "nested.zip"
     with zipfile.ZipFile(nested, "w") as zf:
         zf.writestr("export/alice/02_schedules.ipynb", "{}")
         zf.writestr("export/bob/work/02_schedules.ipynb", "{}")
-    out = unpack_zip(nested, tmp_path / "n")
+    out = unpack(nested, tmp_path / "n")[0]
     assert (out / "alice" / "02_schedules.ipynb").is_file()
     assert (out / "bob" / "work" / "02_schedules.ipynb").is_file()
     flat = tmp_path / "flat.zip"
     with zipfile.ZipFile(flat, "w") as zf:
         zf.writestr("carol_1234_02_schedules.ipynb", "{}")
-    out = unpack_zip(flat, tmp_path / "f")
+    out = unpack(flat, tmp_path / "f")[0]
     assert (out / "carol" / "1234_02_schedules.ipynb").is_file()
     evil = tmp_path / "evil.zip"
     with zipfile.ZipFile(evil, "w") as zf:
         zf.writestr("../../escape.ipynb", "{}")
         zf.writestr("dave/02_schedules.ipynb", "{}")
         zf.writestr("erin/../../02_schedules.ipynb", "{}")
-    refused: dict = {}
-    out = unpack_zip(evil, tmp_path / "e", refused)  # only the bad members are refused
+    out, _, refused, _ = unpack(evil, tmp_path / "e")  # only the bad members are refused
     assert "outside" in refused[""] and "escape.ipynb" in refused[""]
     assert "outside" in refused["erin"]
     assert (out / "dave" / "02_schedules.ipynb").is_file()

@@ -176,26 +176,6 @@ def strip_top(members: list[zipfile.ZipInfo]) -> list[tuple[zipfile.ZipInfo, tup
     return [(m, p[1:] if strip else p) for m, p in zip(members, parts, strict=True)]
 
 
-def unpack_zip(archive: Path, dest: Path, refused: dict | None = None) -> Path:
-    """Extract a zip of ``<student_id>/<file>`` folders (or flat ``<student_id>_<file>``
-    files, possibly under one top folder) safely into ``dest`` as ``<student_id>/<file>``.
-
-    A member whose path leaves the archive (absolute, or with ``..``) is not extracted
-    (:func:`safe_members`); the rest of the class is. LMS downloads: :mod:`optreg.grading.lms`."""
-    dest.mkdir(parents=True, exist_ok=True)
-    refused = {} if refused is None else refused
-    with zipfile.ZipFile(archive) as zf:
-        for member, p in strip_top(safe_members(zf, archive, refused)):
-            if len(p) == 1:  # flat layout: <student>_<anything>.ipynb
-                student, _, rest = p[0].partition("_")
-                p = (student, rest or p[0])
-            target = dest.joinpath(*p)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with zf.open(member) as src, open(target, "wb") as out:
-                shutil.copyfileobj(src, out)
-    return dest
-
-
 def intake(source: Path, assignment: str, unpack_dir: Path) -> tuple[list[Submission], list[str]]:
     """The submissions of ``assignment`` in ``source``: a folder (of student folders, nbgrader's
     ``submitted/``, or an unpacked LMS download) or an LMS zip (:mod:`optreg.grading.lms`)."""
